@@ -1,0 +1,88 @@
+# Hearth - a oneM2M CSE.  `make` builds everything into build/.
+#   make run          build and start an IN-CSE on 127.0.0.1:8080 (db under var/)
+#   make test         build and run every test (unit + conformance)
+#   make SANITIZE=1 test   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make WERROR=1     warnings are errors (CI)
+
+CC      ?= cc
+B       := build
+PKGS    := libmicrohttpd jansson sqlite3 libcurl inih
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -pthread \
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
+  -Wvla -Wwrite-strings -Wno-sign-conversion -fno-strict-aliasing
+ifeq ($(WERROR),1)
+CFLAGS_BASE += -Werror
+endif
+ifeq ($(SANITIZE),1)
+B       := build-san
+CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) -I. $(EXTRA_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
+
+CORE_SRC := $(filter-out cse/hearth_cse_main.c,$(wildcard cse/*.c)) \
+            $(wildcard bindings/*.c) $(wildcard mgmtobj/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+CLIENT_SRC := $(wildcard ae/lib/*.c)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+CONF_LIB_SRC := $(wildcard conformance/lib/*.c)
+CONF_LIB_OBJ := $(CONF_LIB_SRC:%.c=$(B)/obj/%.o)
+CONF_SRC := $(wildcard conformance/*_test.c)
+CONF_BIN := $(CONF_SRC:conformance/%.c=$(B)/conformance/%)
+
+.PHONY: all deps run test unit conformance clean
+all: $(B)/hearth-cse $(UNIT_BIN) $(CONF_BIN)
+
+deps:
+	@sh tools/deps.sh
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libhearth.a: $(CORE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/libhearthclient.a: $(CLIENT_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/hearth-cse: $(B)/obj/cse/hearth_cse_main.o $(B)/libhearth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libhearth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+$(B)/conformance/%: $(B)/obj/conformance/%.o $(CONF_LIB_OBJ) $(B)/libhearthclient.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+run: deps $(B)/hearth-cse
+	@mkdir -p var
+	@echo "Hearth IN-CSE on http://127.0.0.1:8080 (database var/hearth.db). Register an AE with:"
+	@echo "  curl -si -X POST 'http://127.0.0.1:8080/cse-in' -H 'X-M2M-Origin: Cmyapp' -H 'X-M2M-RI: r1' -H 'X-M2M-RVI: 4' -H 'Content-Type: application/json;ty=2' -d '{\"m2m:ae\":{\"rn\":\"myapp\",\"api\":\"Nmyapp\",\"rr\":false,\"srv\":[\"4\"]}}'"
+	exec $(B)/hearth-cse --http-addr 127.0.0.1 --http-port 8080 --db var/hearth.db $(RUN_ARGS)
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(B)
+
+conformance: $(B)/hearth-cse $(CONF_BIN)
+	@sh conformance/run.sh $(B)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory conformance
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

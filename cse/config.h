@@ -1,0 +1,48 @@
+/*
+ * config.h - hearth-cse configuration: defaults, INI file, command line.
+ *
+ * Precedence: built-in defaults < INI file (-c FILE) < command-line flags.
+ * config_load() never exits; it returns -1 with a one-line message in err,
+ * and the daemon exits with status 2.
+ */
+#ifndef HEARTH_CONFIG_H
+#define HEARTH_CONFIG_H
+
+#include <stddef.h>
+
+enum { CSE_TYPE_IN = 1, CSE_TYPE_MN = 2, CSE_TYPE_ASN = 3 };
+
+typedef struct cse_config {
+	char *http_addr;     /* default "127.0.0.1" */
+	int http_port;       /* default 8080 */
+	char *db_path;       /* default "var/hearth.db" */
+	char *cse_id;        /* without leading '/'; default "id-in" (IN), "id-mn" (MN), "id-asn" */
+	char *cse_rn;        /* default "cse-in" / "cse-mn" / "cse-asn" */
+	char *sp_id;         /* without leading "//"; default "hearth.example.com" */
+	int cse_type;        /* CSE_TYPE_*; default IN */
+	char *admin;         /* admin originator; default "CAdmin" */
+	int log_level;       /* LOG_*; default info */
+	char *poa;           /* advertised point of access; default http://<addr>:<port> */
+	long default_et_s;   /* default expiration offset for new resources, seconds */
+	long max_mni;        /* CSE-imposed cap on container mni (0 = none) */
+	int http_threads;    /* HTTP worker threads */
+	unsigned http_conn_limit;
+	char *allowed_ae;    /* comma-separated originator patterns allowed to register ("C*,S*") */
+} cse_config;
+
+void config_init(cse_config *cfg);
+void config_clear(cse_config *cfg);
+
+/* Parse argv (argv[0] skipped). -c FILE is read first wherever it appears.
+ * Returns 0 on success, 1 when --help/--version was printed (exit 0),
+ * -1 on error (message in err, exit 2). */
+int config_load(cse_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Apply one INI key of section [cse] or [http] etc.; used by tests and fuzzers. */
+int config_set(cse_config *cfg, const char *section, const char *key, const char *val,
+               char *err, size_t errlen);
+
+/* Write --help text to stdout. */
+void config_usage(const char *prog);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * res.h - one stored resource.
+ *
+ * `a` is the resource's attribute object with short names, exactly what goes
+ * inside {"m2m:<type>": ...} on the wire, including the universal attributes
+ * ty, ri, rn, pi, ct, lt and, where the type has them, et, st, cni, ...
+ * ri/pi/rn/path duplicate what is in `a` (or, for path, what is derived from
+ * the tree) so that the core and the store need not look them up.
+ * path is the structured CSE-relative address, e.g. "cse-in/ae1/cnt1".
+ * A res owns all its members; res_free() accepts NULL and half-built ones.
+ */
+#ifndef HEARTH_RES_H
+#define HEARTH_RES_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+typedef struct res {
+	int ty;
+	char *ri;
+	char *pi;      /* "" for the CSEBase */
+	char *rn;
+	char *path;
+	json_t *a;     /* owned reference */
+	int64_t seq;   /* creation order, assigned by the store at insert */
+} res;
+
+res *res_new(int ty, const char *ri, const char *pi, const char *rn, const char *path, json_t *a);
+void res_free(res **r);
+res *res_dup(const res *r);
+
+#endif
