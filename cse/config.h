@@ -28,19 +28,35 @@ typedef struct cse_config {
 	int http_threads;    /* HTTP worker threads */
 	unsigned http_conn_limit;
 	char *allowed_ae;    /* comma-separated originator patterns allowed to register ("C*,S*") */
+	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 
+/* Fill cfg with the built-in defaults (every string member a heap copy).
+ * On allocation failure some string members stay NULL; config_load() then
+ * fails with "out of memory". */
 void config_init(cse_config *cfg);
+/* Free every string member and zero cfg. Accepts a zeroed, half-built or
+ * already cleared config. */
 void config_clear(cse_config *cfg);
 
 /* Parse argv (argv[0] skipped). -c FILE is read first wherever it appears.
+ * cfg must have been set up by config_init(); the file and the flags are
+ * layered on its current contents. All or nothing: on error cfg is left
+ * unchanged. Uses getopt_long()'s global state, so not thread-safe.
  * Returns 0 on success, 1 when --help/--version was printed (exit 0),
  * -1 on error (message in err, exit 2). */
 int config_load(cse_config *cfg, int argc, char **argv, char *err, size_t errlen);
 
-/* Apply one INI key of section [cse] or [http] etc.; used by tests and fuzzers. */
+/* Apply one INI key of section [cse] or [http] etc.; used by tests and fuzzers.
+ * Derived defaults (cse-id/cse-rn from cse-type, poa from addr:port) follow
+ * unless they were set explicitly. Returns 0, or -1 with a message naming
+ * the key and the value in err (cfg unchanged). */
 int config_set(cse_config *cfg, const char *section, const char *key, const char *val,
                char *err, size_t errlen);
+
+/* Read one INI file into cfg (as -c does). Returns 0, or -1 with
+ * "path:line: ..." in err; cfg may then be partly updated. */
+int config_read_file(cse_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Write --help text to stdout. */
 void config_usage(const char *prog);

@@ -25,8 +25,13 @@ typedef struct res {
 	int64_t seq;   /* creation order, assigned by the store at insert */
 } res;
 
+/* Copies the strings (NULL stays NULL) and takes a new reference to `a`
+   (the caller keeps its own). seq starts at 0. NULL on allocation failure. */
 res *res_new(int ty, const char *ri, const char *pi, const char *rn, const char *path, json_t *a);
+/* Frees *r and sets *r to NULL; accepts r == NULL and *r == NULL. */
 void res_free(res **r);
+/* Deep copy, including a deep copy of `a` and seq. NULL when r is NULL or on
+   allocation failure. */
 res *res_dup(const res *r);
 
 #endif

@@ -35,6 +35,9 @@ typedef struct store store;
 
 typedef struct store_ops {
 	void (*close)(store *s);
+	/* begin inside a transaction is STORE_ERROR (no nesting). After a
+	   failed commit call rollback. rollback without an open transaction
+	   is STORE_OK. close rolls back a transaction left open. */
 	int (*begin)(store *s);
 	int (*commit)(store *s);
 	int (*rollback)(store *s);
@@ -65,7 +68,10 @@ typedef struct store_ops {
 	int (*discover)(store *s, const char *root_path, const m2m_filter *f,
 	                store_visit_fn fn, void *ctx);
 	/* Resources whose et is set and < now (sortable timestamp), oldest et
-	   first, at most limit. */
+	   first, at most limit (< 0: no limit). Timestamps (ct, lt, et of the
+	   stored attributes, now, and the filter bounds) compare after
+	   m2m_time_normalize(), so "20250101T000000" equals
+	   "20250101T000000,000000". */
 	int (*expired)(store *s, const char *now, long limit, store_visit_fn fn, void *ctx);
 
 	/* Small key/value table for the core's own state. get: STORE_NOTFOUND

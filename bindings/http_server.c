@@ -1,0 +1,1176 @@
+/*
+ * http_server.c - the oneM2M HTTP binding (TS-0009) on libmicrohttpd.
+ *
+ * Two halves:
+ *  - http_to_request()/http_parse_query(): a pure translation from HTTP
+ *    pieces to an m2m_request. No I/O, no globals, so unit tests and fuzzers
+ *    drive it directly. Every malformed input is answered here with the code
+ *    and message recorded once in the response (m2m_error), never passed on.
+ *  - the MHD glue: one http_ctx per HTTP request, created by the URI log
+ *    callback (which is the only place MHD shows the raw query string with
+ *    '+' intact) and freed by the completion callback. The body is
+ *    accumulated up to HL_MAX_BODY; past that it is discarded (never
+ *    buffered) and the request answered 4000. cse_handle() runs on the MHD
+ *    worker thread that owns the connection.
+ *
+ * Invariants: every response carries X-M2M-RSC and X-M2M-RI (empty when the
+ * request had none); an error response carries {"m2m:dbg":"..."}; nothing
+ * here interprets resources - that is the core's job (fc is passed as a JSON
+ * object for filter_parse()).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "http_server.h"
+#include "codec_json.h"
+#include "../cse/limits.h"
+#include "../cse/log.h"
+#include "../cse/rsc.h"
+
+/* Per-connection memory pool of MHD: must hold the request line and all
+ * headers, so that our own limits (HL_MAX_URL, HL_MAX_HEADER) are the ones
+ * that trigger, with a oneM2M answer, rather than MHD's bare 414/431. */
+#define HTTP_CONN_MEMORY (64u * 1024u)
+
+struct http_server {
+	struct MHD_Daemon *d;
+	cse *c;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small parsers                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Strict decimal integer: optional '-', digits, nothing else. */
+static int parse_i64(const char *s, int64_t *out)
+{
+	const char *p = s;
+	char *end = NULL;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	if (*p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+static int parse_int_range(const char *s, int64_t min, int64_t max, int *out)
+{
+	int64_t v;
+
+	if (parse_i64(s, &v) != 0 || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int is_ows(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Trim optional whitespace in place; returns the new start. */
+static char *trim(char *s)
+{
+	size_t n;
+
+	while (is_ows(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_ows(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Headers                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Look up a header and enforce HL_MAX_HEADER (and max, when non-zero).
+ * Returns 0 with *out the value or NULL when absent; -1 with the error
+ * recorded in rsp.
+ */
+static int hdr_get(http_header_fn hdr, void *hctx, const char *name, size_t max,
+                   const char **out, m2m_response *rsp)
+{
+	const char *v = hdr ? hdr(hctx, name) : NULL;
+	size_t n;
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	n = strlen(v);
+	if (n > HL_MAX_HEADER) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "header %s longer than %u bytes", name,
+		          HL_MAX_HEADER);
+		return -1;
+	}
+	if (max && n > max) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "header %s longer than %zu bytes", name, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* hdr_get() then a heap copy into *dst (left NULL when absent). */
+static int hdr_copy(http_header_fn hdr, void *hctx, const char *name, size_t max,
+                    char **dst, m2m_response *rsp)
+{
+	const char *v;
+
+	if (hdr_get(hdr, hctx, name, max, &v, rsp) != 0)
+		return -1;
+	if (v)
+		*dst = m2m_strdup(v);
+	return 0;
+}
+
+static const char *const json_media[] = {
+	"application/json",
+	"application/vnd.onem2m-res+json",
+	"application/vnd.onem2m-ntfy+json",
+	"application/vnd.onem2m-preq+json",
+};
+
+static int media_is_json(const char *mt)
+{
+	for (size_t i = 0; i < sizeof json_media / sizeof json_media[0]; i++)
+		if (strcasecmp(mt, json_media[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Content-Type: "<type>/<subtype> *( OWS ';' OWS name=value )". Sets
+ * *is_json and *ty (-1 when absent). Parameters other than ty (charset...)
+ * are ignored. Returns 0 or -1 (4000 recorded).
+ */
+static int content_type_parse(const char *ct, int *is_json, int *ty, m2m_response *rsp)
+{
+	char *buf = m2m_strdup(ct);
+	char *p = buf, *semi;
+	int rc = -1;
+
+	*is_json = 0;
+	*ty = -1;
+	semi = strchr(p, ';');
+	if (semi)
+		*semi = '\0';
+	*is_json = media_is_json(trim(p));
+	while (semi) {
+		char *param = semi + 1, *eq, *name, *val;
+		size_t vn;
+
+		semi = strchr(param, ';');
+		if (semi)
+			*semi = '\0';
+		eq = strchr(param, '=');
+		if (!eq)
+			continue; /* a bare token is not a parameter we know */
+		*eq = '\0';
+		name = trim(param);
+		val = trim(eq + 1);
+		vn = strlen(val);
+		if (vn >= 2 && val[0] == '"' && val[vn - 1] == '"') {
+			val[vn - 1] = '\0';
+			val++;
+		}
+		if (strcasecmp(name, "ty") != 0)
+			continue;
+		if (*ty != -1) {
+			m2m_error(rsp, RSC_BAD_REQUEST, "ty given twice in Content-Type");
+			goto out;
+		}
+		if (parse_int_range(val, 1, INT_MAX, ty) != 0) {
+			*ty = -1;
+			m2m_error(rsp, RSC_BAD_REQUEST,
+			          "invalid ty in Content-Type: must be a positive integer");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Is a q parameter of an Accept element zero ("q=0", "q=0.000")? */
+static int accept_q_zero(char *params)
+{
+	char *p = params;
+
+	while (p) {
+		char *next = strchr(p, ';'), *eq, *val;
+
+		if (next)
+			*next++ = '\0';
+		eq = strchr(p, '=');
+		if (eq) {
+			*eq = '\0';
+			if (strcasecmp(trim(p), "q") == 0) {
+				val = trim(eq + 1);
+				if (val[0] == '0' && strspn(val + 1, ".0") == strlen(val + 1))
+					return 1;
+			}
+		}
+		p = next;
+	}
+	return 0;
+}
+
+/* True when the Accept header admits a JSON response (absent/empty: yes). */
+static int accept_allows_json(const char *acc)
+{
+	char *buf = m2m_strdup(acc);
+	char *p = buf;
+	int ok = 0, any = 0;
+
+	while (p && !ok) {
+		char *next = strchr(p, ','), *semi, *mt;
+		size_t n;
+
+		if (next)
+			*next++ = '\0';
+		semi = strchr(p, ';');
+		if (semi)
+			*semi++ = '\0';
+		mt = trim(p);
+		p = next;
+		if (!*mt)
+			continue;
+		any = 1;
+		if (semi && accept_q_zero(semi))
+			continue;
+		n = strlen(mt);
+		if (strcmp(mt, "*/*") == 0 || strcasecmp(mt, "application/*") == 0 ||
+		    strcasecmp(mt, "application/json") == 0 ||
+		    (strncasecmp(mt, "application/", 12) == 0 && n > 5 &&
+		     strcasecmp(mt + n - 5, "+json") == 0))
+			ok = 1;
+	}
+	free(buf);
+	return ok || !any;
+}
+
+/* ------------------------------------------------------------------ */
+/* Query                                                                */
+/* ------------------------------------------------------------------ */
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Decode %XX in place. Malformed escapes and %00 (which would cut the
+ * string) are kept literally. '+' is kept: it is a oneM2M list separator. */
+static void pct_decode(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r; r++) {
+		int hi, lo;
+
+		if (*r == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 &&
+		    (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+int http_parse_query(char *raw, http_kv *out, size_t max)
+{
+	size_t n = 0;
+	char *p = raw;
+
+	if (!raw)
+		return 0;
+	while (*p) {
+		char *amp = strchr(p, '&');
+		char *end = amp ? amp : p + strlen(p);
+		char *eq;
+
+		if (amp)
+			*amp = '\0';
+		if (end != p) {
+			if (n == max)
+				return -1;
+			eq = strchr(p, '=');
+			if (eq) {
+				*eq = '\0';
+				out[n].v = eq + 1;
+			} else {
+				out[n].v = end; /* the NUL ending this segment: "" */
+			}
+			out[n].k = p;
+			pct_decode(p);
+			if (eq)
+				pct_decode(eq + 1);
+			n++;
+		}
+		if (!amp)
+			break;
+		p = amp + 1;
+	}
+	if (n > INT_MAX)
+		return -1;
+	return (int)n;
+}
+
+typedef enum qkind {
+	Q_REQ_INT,     /* member of m2m_request, 0..INT_MAX */
+	Q_FC_INT,      /* integer member of fc */
+	Q_FC_STR,      /* string member of fc (timestamps) */
+	Q_FC_INT_LIST, /* fc array of integers */
+	Q_FC_STR_LIST, /* fc array of strings */
+	Q_ATRL,        /* pc {"m2m:atrl":[...]} */
+	Q_RIDS,        /* req->rids */
+	Q_BOOL_IGNORED,/* validated boolean without a primitive member (da) */
+	Q_UNSUPPORTED, /* a TS-0009 parameter Hearth does not implement: 5001 */
+} qkind;
+
+typedef struct qparam {
+	const char *name;
+	qkind kind;
+	size_t off; /* offsetof(m2m_request, member) for Q_REQ_INT */
+} qparam;
+
+static const qparam qparams[] = {
+	{ "rcn", Q_REQ_INT, offsetof(m2m_request, rcn) },
+	{ "drt", Q_REQ_INT, offsetof(m2m_request, drt) },
+	{ "rt", Q_REQ_INT, offsetof(m2m_request, rtv) },
+	{ "da", Q_BOOL_IGNORED, 0 },
+	{ "fu", Q_FC_INT, 0 },
+	{ "fo", Q_FC_INT, 0 },
+	{ "lim", Q_FC_INT, 0 },
+	{ "ofst", Q_FC_INT, 0 },
+	{ "lvl", Q_FC_INT, 0 },
+	{ "sts", Q_FC_INT, 0 },
+	{ "stb", Q_FC_INT, 0 },
+	{ "sza", Q_FC_INT, 0 },
+	{ "szb", Q_FC_INT, 0 },
+	{ "cra", Q_FC_STR, 0 },
+	{ "crb", Q_FC_STR, 0 },
+	{ "ms", Q_FC_STR, 0 },
+	{ "us", Q_FC_STR, 0 },
+	{ "exa", Q_FC_STR, 0 },
+	{ "exb", Q_FC_STR, 0 },
+	{ "ty", Q_FC_INT_LIST, 0 },
+	{ "lbl", Q_FC_STR_LIST, 0 },
+	{ "cty", Q_FC_STR_LIST, 0 },
+	{ "atrl", Q_ATRL, 0 },
+	{ "rids", Q_RIDS, 0 },
+	/* Known to TS-0009 / ACME but not implemented: refusing is honest,
+	 * reading them as `atr` conditions would silently change results. */
+	{ "rp", Q_UNSUPPORTED, 0 },
+	{ "tids", Q_UNSUPPORTED, 0 },
+	{ "ltids", Q_UNSUPPORTED, 0 },
+	{ "tqi", Q_UNSUPPORTED, 0 },
+	{ "asi", Q_UNSUPPORTED, 0 },
+	{ "auri", Q_UNSUPPORTED, 0 },
+	{ "sqi", Q_UNSUPPORTED, 0 },
+	{ "smf", Q_UNSUPPORTED, 0 },
+	{ "cfs", Q_UNSUPPORTED, 0 },
+	{ "cfq", Q_UNSUPPORTED, 0 },
+	{ "lbq", Q_UNSUPPORTED, 0 },
+	{ "arp", Q_UNSUPPORTED, 0 },
+	{ "chty", Q_UNSUPPORTED, 0 },
+	{ "pty", Q_UNSUPPORTED, 0 },
+	{ "clbl", Q_UNSUPPORTED, 0 },
+	{ "palb", Q_UNSUPPORTED, 0 },
+	{ "gmty", Q_UNSUPPORTED, 0 },
+	{ "geom", Q_UNSUPPORTED, 0 },
+	{ "gsf", Q_UNSUPPORTED, 0 },
+};
+
+#define QPARAM_COUNT (sizeof qparams / sizeof qparams[0])
+
+static const qparam *qparam_find(const char *k)
+{
+	for (size_t i = 0; i < QPARAM_COUNT; i++)
+		if (strcmp(qparams[i].name, k) == 0)
+			return &qparams[i];
+	return NULL;
+}
+
+/* An attribute short name used as an `atr` condition. */
+static int valid_attr_name(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (const char *p = k; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return 0;
+	return 1;
+}
+
+/* The array `name` of obj, created on first use. */
+static json_t *obj_array(json_t *obj, const char *name)
+{
+	json_t *a = json_object_get(obj, name);
+
+	if (!a) {
+		a = json_array();
+		json_object_set_new(obj, name, a);
+	}
+	return a;
+}
+
+/* Append the '+'/' '-separated items of v to arr (integers when ints),
+ * at most max entries in arr. Returns 0 or -1 with the error recorded. */
+static int list_append(json_t *arr, const char *name, const char *v, int ints, size_t max,
+                       m2m_response *rsp)
+{
+	char *buf = m2m_strdup(v);
+	char *p = buf;
+	int rc = -1, added = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, "+ ");
+		char *next = p + n;
+
+		if (*next)
+			*next++ = '\0';
+		if (n > 0) {
+			if (json_array_size(arr) >= max) {
+				m2m_error(rsp, RSC_BAD_REQUEST,
+				          "too many values for query parameter '%s' (max %zu)", name, max);
+				goto out;
+			}
+			if (ints) {
+				int64_t iv;
+				if (parse_i64(p, &iv) != 0) {
+					m2m_error(rsp, RSC_BAD_REQUEST,
+					          "query parameter '%s' must be a list of integers", name);
+					goto out;
+				}
+				json_array_append_new(arr, json_integer((json_int_t)iv));
+			} else {
+				json_array_append_new(arr, json_string(p));
+			}
+			added = 1;
+		}
+		p = next;
+	}
+	if (!added) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "empty value for query parameter '%s'", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Map the query arguments onto req (rcn, drt, rtv, fc, pc m2m:atrl, rids). */
+static int query_apply(const http_kv *args, size_t nargs, int op, m2m_request *req,
+                       m2m_response *rsp)
+{
+	unsigned char seen[QPARAM_COUNT] = { 0 };
+	json_t *fc = json_object();
+	json_t *atrl = NULL;
+	int rc = -1;
+
+	for (size_t i = 0; i < nargs; i++) {
+		const char *k = args[i].k ? args[i].k : "";
+		const char *v = args[i].v ? args[i].v : "";
+		const qparam *q = qparam_find(k);
+		int64_t iv;
+
+		if (!q) {
+			if ((k[0] == 'c' || k[0] == 'p') && k[1] == '.') {
+				m2m_error(rsp, RSC_NOT_IMPLEMENTED,
+				          "query parameter '%s' (child/parent attribute filter) is not supported",
+				          k);
+				goto out;
+			}
+			if (!valid_attr_name(k)) {
+				m2m_error(rsp, RSC_BAD_REQUEST, "invalid query parameter name '%.64s'", k);
+				goto out;
+			}
+			if (json_array_size(obj_array(fc, "atr")) >= HL_MAX_FILTER_VALS) {
+				m2m_error(rsp, RSC_BAD_REQUEST, "too many attribute conditions (max %u)",
+				          HL_MAX_FILTER_VALS);
+				goto out;
+			}
+			json_array_append_new(obj_array(fc, "atr"),
+			                      json_pack("{s:s,s:s}", "nm", k, "val", v));
+			continue;
+		}
+		size_t qi = (size_t)(q - qparams);
+		if (q->kind != Q_FC_INT_LIST && q->kind != Q_FC_STR_LIST && q->kind != Q_ATRL &&
+		    q->kind != Q_RIDS) {
+			if (seen[qi]) {
+				m2m_error(rsp, RSC_BAD_REQUEST, "query parameter '%s' given twice", k);
+				goto out;
+			}
+			seen[qi] = 1;
+		}
+		switch (q->kind) {
+		case Q_REQ_INT:
+			if (parse_int_range(v, 0, INT_MAX, (int *)((char *)req + q->off)) != 0) {
+				m2m_error(rsp, RSC_BAD_REQUEST,
+				          "query parameter '%s' must be a non-negative integer", k);
+				goto out;
+			}
+			break;
+		case Q_FC_INT:
+			if (parse_i64(v, &iv) != 0) {
+				m2m_error(rsp, RSC_BAD_REQUEST, "query parameter '%s' must be an integer",
+				          k);
+				goto out;
+			}
+			json_object_set_new(fc, k, json_integer((json_int_t)iv));
+			break;
+		case Q_FC_STR:
+			if (!*v) {
+				m2m_error(rsp, RSC_BAD_REQUEST, "empty value for query parameter '%s'", k);
+				goto out;
+			}
+			json_object_set_new(fc, k, json_string(v));
+			break;
+		case Q_FC_INT_LIST:
+			if (list_append(obj_array(fc, k), k, v, 1, HL_MAX_FILTER_VALS, rsp) != 0)
+				goto out;
+			break;
+		case Q_FC_STR_LIST:
+			if (list_append(obj_array(fc, k), k, v, 0, HL_MAX_FILTER_VALS, rsp) != 0)
+				goto out;
+			break;
+		case Q_ATRL:
+			if (op != M2M_OP_RETRIEVE) {
+				m2m_error(rsp, RSC_BAD_REQUEST,
+				          "query parameter 'atrl' is only allowed in a Retrieve");
+				goto out;
+			}
+			if (!atrl)
+				atrl = json_array();
+			if (list_append(atrl, k, v, 0, HL_MAX_LIST, rsp) != 0)
+				goto out;
+			break;
+		case Q_RIDS:
+			if (!req->rids)
+				req->rids = json_array();
+			if (list_append(req->rids, k, v, 0, HL_MAX_LIST, rsp) != 0)
+				goto out;
+			break;
+		case Q_BOOL_IGNORED:
+			if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0 && strcmp(v, "1") != 0 &&
+			    strcmp(v, "0") != 0) {
+				m2m_error(rsp, RSC_BAD_REQUEST,
+				          "query parameter '%s' must be true, false, 1 or 0", k);
+				goto out;
+			}
+			break;
+		case Q_UNSUPPORTED:
+			m2m_error(rsp, RSC_NOT_IMPLEMENTED, "query parameter '%s' is not supported", k);
+			goto out;
+		}
+	}
+	if (json_object_size(fc) > 0) {
+		req->fc = fc;
+		fc = NULL;
+	}
+	if (atrl) {
+		json_decref(req->pc);
+		req->pc = json_pack("{s:o}", "m2m:atrl", atrl);
+		atrl = NULL;
+	}
+	rc = 0;
+out:
+	json_decref(fc);
+	json_decref(atrl);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request translation                                                  */
+/* ------------------------------------------------------------------ */
+
+/* "/x" -> "x", "/~/x" -> "/x", "/_/x" -> "//x" (TS-0009 6.2.2). */
+static int path_to_target(const char *path, char **to, m2m_response *rsp)
+{
+	const char *s;
+	size_t n;
+	int absolute = 0;
+
+	if (!path || path[0] != '/') {
+		m2m_error(rsp, RSC_BAD_REQUEST, "request path must start with '/'");
+		return -1;
+	}
+	s = path + 1;
+	if (s[0] == '~' && s[1] == '/')
+		s++;                 /* keep the '/' after '~' */
+	else if (s[0] == '_' && s[1] == '/') {
+		s++;                 /* '/' + "/x" below */
+		absolute = 1;
+	}
+	n = strlen(s);
+	if (n == 0 || (s != path + 1 && n == 1)) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "request path names no target resource");
+		return -1;
+	}
+	if (n + (size_t)absolute > HL_MAX_ID) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "target longer than %u bytes", HL_MAX_ID);
+		return -1;
+	}
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			m2m_error(rsp, RSC_BAD_REQUEST, "control character in request path");
+			return -1;
+		}
+	}
+	if (absolute) {
+		*to = malloc(n + 2);
+		if (!*to)
+			abort(); /* as m2m_strdup: out of memory */
+		(*to)[0] = '/';
+		memcpy(*to + 1, s, n + 1);
+	} else {
+		*to = m2m_strdup(s);
+	}
+	return 0;
+}
+
+/* X-M2M-RTU: notification URIs joined with '&'. */
+static int rtu_parse(const char *v, json_t **out, m2m_response *rsp)
+{
+	json_t *arr = json_array();
+	const char *p = v;
+
+	while (*p) {
+		size_t n = strcspn(p, "&");
+		if (n > 0) {
+			if (json_array_size(arr) >= HL_MAX_LIST) {
+				json_decref(arr);
+				m2m_error(rsp, RSC_BAD_REQUEST, "X-M2M-RTU has more than %u entries",
+				          HL_MAX_LIST);
+				return -1;
+			}
+			json_array_append_new(arr, json_stringn(p, n));
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	*out = arr;
+	return 0;
+}
+
+int http_to_request(const char *method, const char *path,
+                    const http_kv *args, size_t nargs,
+                    http_header_fn hdr, void *hctx, const char *body, size_t body_len,
+                    m2m_request *req, m2m_response *rsp)
+{
+	const char *v, *ctype = NULL;
+	int rc = -1, is_post = 0, has_body_op = 0, is_json = 1, ty = -1;
+	size_t url_len;
+
+	/* RVI and RI first: every error answer below echoes them. */
+	if (hdr_copy(hdr, hctx, "X-M2M-RVI", 0, &req->rvi, rsp) != 0)
+		goto out;
+	if (hdr_get(hdr, hctx, "X-M2M-RI", HL_MAX_ID, &v, rsp) != 0)
+		goto out;
+	if (!v || !*v) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "missing X-M2M-RI");
+		goto out;
+	}
+	req->rqi = m2m_strdup(v);
+
+	if (!method)
+		method = "";
+	if (strcmp(method, "POST") == 0) {
+		is_post = has_body_op = 1;
+	} else if (strcmp(method, "GET") == 0) {
+		req->op = M2M_OP_RETRIEVE;
+	} else if (strcmp(method, "PUT") == 0) {
+		req->op = M2M_OP_UPDATE;
+		has_body_op = 1;
+	} else if (strcmp(method, "DELETE") == 0) {
+		req->op = M2M_OP_DELETE;
+	} else {
+		m2m_error(rsp, RSC_BAD_REQUEST, "unsupported HTTP method '%.16s'", method);
+		goto out;
+	}
+
+	url_len = path ? strlen(path) : 0;
+	for (size_t i = 0; i < nargs; i++)
+		url_len += (args[i].k ? strlen(args[i].k) : 0) +
+		           (args[i].v ? strlen(args[i].v) : 0) + 2;
+	if (url_len > HL_MAX_URL) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "request URL longer than %u bytes", HL_MAX_URL);
+		goto out;
+	}
+	if (nargs > HL_MAX_QUERY_ARGS) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "more than %u query parameters",
+		          HL_MAX_QUERY_ARGS);
+		goto out;
+	}
+	if (path_to_target(path, &req->to, rsp) != 0)
+		goto out;
+
+	if (hdr_copy(hdr, hctx, "X-M2M-Origin", HL_MAX_ID, &req->fr, rsp) != 0 ||
+	    hdr_copy(hdr, hctx, "X-M2M-OT", 0, &req->ot, rsp) != 0 ||
+	    hdr_copy(hdr, hctx, "X-M2M-RET", 0, &req->rqet, rsp) != 0 ||
+	    hdr_copy(hdr, hctx, "X-M2M-RST", 0, &req->rset, rsp) != 0 ||
+	    hdr_copy(hdr, hctx, "X-M2M-OET", 0, &req->oet, rsp) != 0 ||
+	    hdr_copy(hdr, hctx, "X-M2M-GID", 0, &req->gid, rsp) != 0 ||
+	    hdr_copy(hdr, hctx, "X-M2M-VSI", 0, &req->vsi, rsp) != 0)
+		goto out;
+	if (hdr_get(hdr, hctx, "X-M2M-EC", 0, &v, rsp) != 0)
+		goto out;
+	if (v && parse_int_range(v, 0, INT_MAX, &req->ec) != 0) {
+		req->ec = -1;
+		m2m_error(rsp, RSC_BAD_REQUEST, "X-M2M-EC must be a non-negative integer");
+		goto out;
+	}
+	if (hdr_get(hdr, hctx, "X-M2M-RTU", 0, &v, rsp) != 0)
+		goto out;
+	if (v && rtu_parse(v, &req->rtu, rsp) != 0)
+		goto out;
+
+	if (hdr_get(hdr, hctx, "Accept", 0, &v, rsp) != 0)
+		goto out;
+	if (v && !accept_allows_json(v)) {
+		m2m_error(rsp, RSC_NOT_ACCEPTABLE,
+		          "cannot produce any type in Accept; supported: application/json");
+		goto out;
+	}
+
+	/* Content-Type matters only where a body does (POST, PUT); a body on
+	 * GET/DELETE is ignored, and so is its Content-Type. */
+	if (has_body_op) {
+		if (hdr_get(hdr, hctx, "Content-Type", 0, &ctype, rsp) != 0)
+			goto out;
+		if (ctype && content_type_parse(ctype, &is_json, &ty, rsp) != 0)
+			goto out;
+		if (is_post)
+			req->op = ty > 0 ? M2M_OP_CREATE : M2M_OP_NOTIFY;
+		req->ty = ty;
+		if (body && body_len > 0) {
+			char err[256];
+
+			if (body_len > HL_MAX_BODY) {
+				m2m_error(rsp, RSC_BAD_REQUEST, "request body larger than %u bytes",
+				          HL_MAX_BODY);
+				goto out;
+			}
+			/* No Content-Type at all: read the body as JSON, our only format. */
+			if (ctype && !is_json) {
+				char mt[64];
+				size_t n = strcspn(ctype, ";");
+				if (n >= sizeof mt)
+					n = sizeof mt - 1;
+				memcpy(mt, ctype, n);
+				mt[n] = '\0';
+				m2m_error(rsp, RSC_UNSUPPORTED_MEDIA_TYPE,
+				          "unsupported media type '%s'; use application/json", trim(mt));
+				goto out;
+			}
+			if (codec_json_decode(body, body_len, &req->pc, err, sizeof err) != 0) {
+				m2m_error(rsp, RSC_BAD_REQUEST, "invalid content: %s", err);
+				goto out;
+			}
+		}
+	}
+
+	if (query_apply(args, nargs, req->op, req, rsp) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		if (!rsp->rqi && req->rqi)
+			rsp->rqi = m2m_strdup(req->rqi);
+		if (!rsp->rvi && req->rvi)
+			rsp->rvi = m2m_strdup(req->rvi);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* libmicrohttpd glue                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct http_ctx {
+	char *uri;        /* raw request target (path?query), NULL when too long */
+	int uri_too_long;
+	int started;      /* the access handler has seen the headers */
+	int too_big;      /* body exceeded HL_MAX_BODY; the rest is discarded */
+	char *body;
+	size_t len, cap;
+} http_ctx;
+
+__attribute__((format(printf, 2, 0)))
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_warn("http: %s", buf);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	http_ctx *x = calloc(1, sizeof *x);
+
+	(void)cls;
+	(void)conn;
+	if (!x)
+		return NULL;
+	if (strlen(uri) > HL_MAX_URL)
+		x->uri_too_long = 1;
+	else
+		x->uri = strdup(uri); /* NULL on OOM: answered 5000 later */
+	return x;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	http_ctx *x = *req_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (x) {
+		free(x->uri);
+		free(x->body);
+		free(x);
+		*req_cls = NULL;
+	}
+}
+
+static const char *mhd_header(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+static void add_hdr(struct MHD_Response *r, const char *name, const char *val)
+{
+	if (MHD_add_response_header(r, name, val) != MHD_YES)
+		log_warn("http: cannot add response header %s", name);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, const m2m_request *req,
+                                     m2m_response *rsp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body = NULL;
+	char num[16];
+	const char *rvi;
+
+	if (rsp->rsc == 0)
+		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "no response status");
+	if (rsp->pc) {
+		body = codec_json_encode(rsp->pc);
+		if (!body) {
+			log_error("http: cannot encode response content");
+			rsp->rsc = RSC_INTERNAL_SERVER_ERROR;
+		}
+	}
+	if (body)
+		r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	else
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	snprintf(num, sizeof num, "%d", rsp->rsc);
+	add_hdr(r, "X-M2M-RSC", num);
+	add_hdr(r, "X-M2M-RI", rsp->rqi ? rsp->rqi : (req && req->rqi ? req->rqi : ""));
+	rvi = rsp->rvi ? rsp->rvi : (req ? req->rvi : NULL);
+	if (rvi)
+		add_hdr(r, "X-M2M-RVI", rvi);
+	if (rsp->fr)
+		add_hdr(r, "X-M2M-Origin", rsp->fr);
+	if (rsp->ot)
+		add_hdr(r, "X-M2M-OT", rsp->ot);
+	if (rsp->cnst > 0) {
+		snprintf(num, sizeof num, "%d", rsp->cnst);
+		add_hdr(r, "X-M2M-CTS", num);
+	}
+	if (rsp->cnot > 0) {
+		snprintf(num, sizeof num, "%d", rsp->cnot);
+		add_hdr(r, "X-M2M-CTO", num);
+	}
+	if (rsp->location)
+		add_hdr(r, "Content-Location", rsp->location);
+	if (body)
+		add_hdr(r, "Content-Type", "application/json");
+	ret = MHD_queue_response(conn, rsc_http_status(rsp->rsc), r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Answer an error found before http_to_request() could run, echoing the
+ * request's X-M2M-RI / X-M2M-RVI when they are readable. */
+static enum MHD_Result send_early_error(struct MHD_Connection *conn, int rsc, const char *msg)
+{
+	m2m_response rsp;
+	const char *ri = mhd_header(conn, "X-M2M-RI");
+	const char *rvi = mhd_header(conn, "X-M2M-RVI");
+	enum MHD_Result ret;
+
+	m2m_response_init(&rsp);
+	if (ri && strlen(ri) <= HL_MAX_ID)
+		rsp.rqi = m2m_strdup(ri);
+	if (rvi && strlen(rvi) <= HL_MAX_HEADER)
+		rsp.rvi = m2m_strdup(rvi);
+	m2m_error(&rsp, rsc, "%s", msg);
+	ret = send_response(conn, NULL, &rsp);
+	m2m_response_clear(&rsp);
+	return ret;
+}
+
+static char *peer_address(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char buf[INET6_ADDRSTRLEN];
+	const struct sockaddr *sa;
+
+	if (!ci || !ci->client_addr)
+		return NULL;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf))
+			return m2m_strdup(buf);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		/* Report an IPv4-mapped peer as plain IPv4, as acip lists it. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf, sizeof buf))
+				return m2m_strdup(buf);
+		} else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf)) {
+			return m2m_strdup(buf);
+		}
+	}
+	return NULL;
+}
+
+static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *conn,
+                                       const char *url, const char *method, http_ctx *x)
+{
+	http_kv args[HL_MAX_QUERY_ARGS + 1];
+	m2m_request req;
+	m2m_response rsp;
+	char *query = NULL;
+	const char *q;
+	size_t nargs = 0;
+	enum MHD_Result ret;
+
+	if (x->uri_too_long)
+		return send_early_error(conn, RSC_BAD_REQUEST, "request URL too long");
+	if (x->too_big) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "request body larger than %u bytes", HL_MAX_BODY);
+		return send_early_error(conn, RSC_BAD_REQUEST, msg);
+	}
+	if (!x->uri)
+		return send_early_error(conn, RSC_INTERNAL_SERVER_ERROR, "out of memory");
+
+	q = strchr(x->uri, '?');
+	if (q) {
+		int n;
+		query = m2m_strdup(q + 1);
+		n = http_parse_query(query, args, HL_MAX_QUERY_ARGS + 1);
+		/* One slot more than allowed: http_to_request() reports the excess. */
+		nargs = n < 0 ? HL_MAX_QUERY_ARGS + 1 : (size_t)n;
+	}
+
+	m2m_request_init(&req);
+	m2m_response_init(&rsp);
+	if (http_to_request(method, url, args, nargs, mhd_header, conn, x->body, x->len, &req,
+	                    &rsp) == 0) {
+		req.peer_addr = peer_address(conn);
+		req.fmt = M2M_FMT_JSON;
+		cse_handle(s->c, &req, &rsp);
+	}
+	log_debug("http: %s %s rqi=%s -> %d", method, url, req.rqi ? req.rqi : "-", rsp.rsc);
+	ret = send_response(conn, &req, &rsp);
+	m2m_request_clear(&req);
+	m2m_response_clear(&rsp);
+	free(query);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+	http_server *s = cls;
+	http_ctx *x = *req_cls;
+
+	(void)version;
+	if (!x)
+		return send_early_error(conn, RSC_INTERNAL_SERVER_ERROR, "out of memory");
+
+	if (!x->started) {
+		/* Headers only. A declared oversize body is refused before it is
+		 * read (MHD then closes the connection after the answer). */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+		int64_t n;
+
+		x->started = 1;
+		if (cl && parse_i64(cl, &n) == 0 && n > (int64_t)HL_MAX_BODY) {
+			char msg[80];
+			snprintf(msg, sizeof msg, "request body larger than %u bytes", HL_MAX_BODY);
+			return send_early_error(conn, RSC_BAD_REQUEST, msg);
+		}
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0) {
+		size_t add = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (x->too_big)
+			return MHD_YES;
+		if (add > HL_MAX_BODY - x->len) {
+			x->too_big = 1;
+			free(x->body);
+			x->body = NULL;
+			x->len = x->cap = 0;
+			return MHD_YES;
+		}
+		if (x->len + add > x->cap) {
+			size_t cap = x->cap ? x->cap : 4096;
+			char *nb;
+			while (cap < x->len + add)
+				cap *= 2;
+			if (cap > HL_MAX_BODY)
+				cap = HL_MAX_BODY;
+			nb = realloc(x->body, cap);
+			if (!nb)
+				return MHD_NO; /* out of memory: drop the connection */
+			x->body = nb;
+			x->cap = cap;
+		}
+		memcpy(x->body + x->len, upload_data, add);
+		x->len += add;
+		return MHD_YES;
+	}
+
+	return handle_complete(s, conn, url, method, x);
+}
+
+int http_server_start(http_server **out, cse *c, const char *addr, int port,
+                      unsigned threads, unsigned conn_limit)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct sockaddr_storage ss;
+	http_server *s = NULL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	int gai;
+
+	*out = NULL;
+	if (port <= 0 || port > 65535) {
+		log_error("http: invalid port %d", port);
+		return -1;
+	}
+	if (threads < 1)
+		threads = 1;
+	if (conn_limit < 1)
+		conn_limit = HL_HTTP_CONN_LIMIT;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	gai = getaddrinfo(addr, NULL, &hints, &ai);
+	if (gai != 0 || !ai) {
+		log_error("http: cannot resolve listen address '%s': %s", addr ? addr : "*",
+		          gai_strerror(gai));
+		if (ai)
+			freeaddrinfo(ai);
+		return -1;
+	}
+	memset(&ss, 0, sizeof ss);
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (ss.ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		((struct sockaddr_in *)(void *)&ss)->sin_port = htons((uint16_t)port);
+	}
+
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		log_error("http: out of memory");
+		return -1;
+	}
+	s->c = c;
+	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
+	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	                        MHD_OPTION_THREAD_POOL_SIZE, threads,
+	                        MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HL_HTTP_CONN_TIMEOUT_S,
+	                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+	                        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)s,
+	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)s,
+	                        MHD_OPTION_END);
+	if (!s->d) {
+		log_error("http: cannot listen on %s:%d", addr ? addr : "*", port);
+		free(s);
+		return -1;
+	}
+	log_info("http: listening on %s:%d (%u threads, %u connections)", addr ? addr : "*",
+	         port, threads, conn_limit);
+	*out = s;
+	return 0;
+}
+
+void http_server_stop(http_server **s)
+{
+	if (!s || !*s)
+		return;
+	if ((*s)->d)
+		MHD_stop_daemon((*s)->d);
+	free(*s);
+	*s = NULL;
+}

@@ -1,0 +1,447 @@
+/*
+ * transport_http.c - send one request primitive over HTTP (TS-0009) with
+ * libcurl and collect the peer's response primitive.
+ *
+ * One easy handle per call: simple, thread-safe, no state to poison. What is
+ * worth keeping between calls (DNS answers, TLS sessions) lives in one share
+ * handle guarded by one mutex per curl_lock_data kind. The connection cache
+ * is NOT shared: libcurl does not support that across concurrent threads.
+ *
+ * Invariants: every call is bounded by timeout_ms (connect and total) and
+ * reads at most HL_MAX_BODY bytes of response body; header values we send
+ * never contain CR/LF (no header injection from primitive strings);
+ * transport_global_init() must run before the first transport_send(), while
+ * the process is still single-threaded.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "transport.h"
+#include "codec_json.h"
+#include "../cse/limits.h"
+#include "../cse/log.h"
+#include "../cse/rsc.h"
+
+#define TP_HDR_MAX (HL_MAX_ID + 1u) /* bytes kept of one response header value */
+
+static CURLSH *tp_share;
+static pthread_mutex_t tp_locks[CURL_LOCK_DATA_LAST];
+static pthread_mutex_t tp_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned tp_users;
+
+static void tp_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *u)
+{
+	(void)h;
+	(void)access;
+	(void)u;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&tp_locks[data]);
+}
+
+static void tp_unlock(CURL *h, curl_lock_data data, void *u)
+{
+	(void)h;
+	(void)u;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&tp_locks[data]);
+}
+
+int transport_global_init(void)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&tp_init_lock);
+	if (tp_users > 0) {
+		tp_users++;
+		rc = 0;
+		goto out;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("transport: curl_global_init failed");
+		goto out;
+	}
+	for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&tp_locks[i], NULL);
+	tp_share = curl_share_init();
+	if (tp_share) {
+		curl_share_setopt(tp_share, CURLSHOPT_LOCKFUNC, tp_lock);
+		curl_share_setopt(tp_share, CURLSHOPT_UNLOCKFUNC, tp_unlock);
+		curl_share_setopt(tp_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(tp_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	} else {
+		log_warn("transport: no curl share handle; DNS cache per request");
+	}
+	tp_users = 1;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&tp_init_lock);
+	return rc;
+}
+
+void transport_global_cleanup(void)
+{
+	pthread_mutex_lock(&tp_init_lock);
+	if (tp_users > 0 && --tp_users == 0) {
+		if (tp_share)
+			curl_share_cleanup(tp_share);
+		tp_share = NULL;
+		for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
+			pthread_mutex_destroy(&tp_locks[i]);
+		curl_global_cleanup();
+	}
+	pthread_mutex_unlock(&tp_init_lock);
+}
+
+/* ------------------------------------------------------------------ */
+
+typedef struct tp_io {
+	char *body;
+	size_t len, cap;
+	int overflow;
+	int has_rsc;
+	int rsc;
+	char ri[TP_HDR_MAX], rvi[TP_HDR_MAX], origin[TP_HDR_MAX], loc[TP_HDR_MAX];
+} tp_io;
+
+static size_t tp_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	tp_io *io = ud;
+	size_t n = size * nmemb;
+
+	if (n > HL_MAX_BODY - io->len) {
+		io->overflow = 1;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	if (io->len + n + 1 > io->cap) {
+		size_t cap = io->cap ? io->cap : 1024;
+		char *nb;
+		while (cap < io->len + n + 1)
+			cap *= 2;
+		nb = realloc(io->body, cap);
+		if (!nb)
+			return 0;
+		io->body = nb;
+		io->cap = cap;
+	}
+	memcpy(io->body + io->len, ptr, n);
+	io->len += n;
+	io->body[io->len] = '\0';
+	return n;
+}
+
+/* Copy a header value (trimmed) into dst when the line is "name: value". */
+static int hdr_match(const char *line, size_t n, const char *name, char *dst, size_t dstlen)
+{
+	size_t nl = strlen(name);
+	const char *v, *e;
+	size_t vn;
+
+	if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+		return 0;
+	v = line + nl + 1;
+	e = line + n;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	vn = (size_t)(e - v);
+	if (vn >= dstlen)
+		vn = dstlen - 1;
+	memcpy(dst, v, vn);
+	dst[vn] = '\0';
+	return 1;
+}
+
+static int parse_int_strict(const char *s, int *out)
+{
+	char *end = NULL;
+	long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static size_t tp_header(char *line, size_t size, size_t nitems, void *ud)
+{
+	tp_io *io = ud;
+	size_t n = size * nitems;
+	char val[TP_HDR_MAX];
+
+	/* A new status line (after 100 Continue) starts a new header set. */
+	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		io->has_rsc = 0;
+		io->ri[0] = io->rvi[0] = io->origin[0] = io->loc[0] = '\0';
+		return n;
+	}
+	if (hdr_match(line, n, "X-M2M-RSC", val, sizeof val)) {
+		io->has_rsc = parse_int_strict(val, &io->rsc) == 0;
+	} else if (!hdr_match(line, n, "X-M2M-RI", io->ri, sizeof io->ri) &&
+	           !hdr_match(line, n, "X-M2M-RVI", io->rvi, sizeof io->rvi) &&
+	           !hdr_match(line, n, "X-M2M-Origin", io->origin, sizeof io->origin)) {
+		hdr_match(line, n, "Content-Location", io->loc, sizeof io->loc);
+	}
+	return n;
+}
+
+static int rsc_from_http(long status)
+{
+	if (status == 201)
+		return RSC_CREATED;
+	if (status >= 200 && status < 300)
+		return RSC_OK;
+	if (status >= 400 && status < 500)
+		return RSC_BAD_REQUEST;
+	if (status >= 500 && status < 600)
+		return RSC_INTERNAL_SERVER_ERROR;
+	return RSC_TARGET_NOT_REACHABLE; /* 1xx/3xx final: we follow no redirect */
+}
+
+/* Append a complete header line; the list is kept on allocation failure. */
+static int add_line(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*list, line);
+
+	if (!n)
+		return -1;
+	*list = n;
+	return 0;
+}
+
+/* Append "name: value" to the list; -1 when the value could inject a header. */
+static int add_header(struct curl_slist **list, const char *name, const char *val)
+{
+	char line[HL_MAX_HEADER + 64];
+	int len;
+
+	if (strpbrk(val, "\r\n"))
+		return -1;
+	len = snprintf(line, sizeof line, "%s: %s", name, val);
+	if (len < 0 || (size_t)len >= sizeof line)
+		return -1;
+	return add_line(list, line);
+}
+
+/*
+ * Copy url without a "ct=json" query parameter. Returns NULL and records
+ * 5103 in rsp when ct names another serialization.
+ */
+static char *url_strip_ct(const char *url, m2m_response *rsp)
+{
+	size_t n = strlen(url);
+	char *out = malloc(n + 1);
+	const char *q = strchr(url, '?');
+	char *w;
+
+	if (!out)
+		abort(); /* as m2m_strdup */
+	if (!q) {
+		memcpy(out, url, n + 1);
+		return out;
+	}
+	memcpy(out, url, (size_t)(q - url));
+	w = out + (q - url);
+	/* Re-emit every query parameter except ct. */
+	int first = 1;
+	for (const char *p = q + 1; *p;) {
+		size_t seg = strcspn(p, "&#");
+		if (seg >= 3 && strncmp(p, "ct=", 3) == 0) {
+			if (seg != 7 || strncmp(p + 3, "json", 4) != 0) {
+				m2m_error(rsp, RSC_TARGET_NOT_REACHABLE,
+				          "unsupported serialization '%.*s' in notification URI",
+				          (int)(seg > 32 ? 32 : seg), p);
+				free(out);
+				return NULL;
+			}
+		} else if (seg > 0) {
+			*w++ = first ? '?' : '&';
+			first = 0;
+			memcpy(w, p, seg);
+			w += seg;
+		}
+		p += seg;
+		if (*p == '#') {
+			size_t rest = strlen(p);
+			memcpy(w, p, rest);
+			w += rest;
+			break;
+		}
+		if (*p == '&')
+			p++;
+	}
+	*w = '\0';
+	return out;
+}
+
+int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, long timeout_ms)
+{
+	CURL *h = NULL;
+	struct curl_slist *hdrs = NULL;
+	char *target = NULL, *body = NULL;
+	char errbuf[CURL_ERROR_SIZE];
+	char line[64];
+	tp_io io;
+	CURLcode cc;
+	long status = 0;
+	int rc = -1;
+
+	memset(&io, 0, sizeof io);
+	errbuf[0] = '\0';
+	if (!url || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "unsupported scheme in '%.64s'",
+		          url ? url : "(null)");
+		goto out;
+	}
+	target = url_strip_ct(url, rsp);
+	if (!target)
+		goto out;
+	if (timeout_ms <= 0)
+		timeout_ms = HL_NOTIFY_TIMEOUT_MS;
+
+	h = curl_easy_init();
+	if (!h) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "cannot create HTTP client handle");
+		goto out;
+	}
+
+	switch (req->op) {
+	case M2M_OP_CREATE:
+		if (req->ty <= 0) {
+			m2m_error(rsp, RSC_BAD_REQUEST, "Create without a resource type");
+			goto out;
+		}
+		snprintf(line, sizeof line, "Content-Type: application/json;ty=%d", req->ty);
+		add_line(&hdrs, line);
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		break;
+	case M2M_OP_NOTIFY:
+		add_line(&hdrs, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		break;
+	case M2M_OP_UPDATE:
+		add_line(&hdrs, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+		break;
+	case M2M_OP_RETRIEVE:
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		break;
+	case M2M_OP_DELETE:
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+		break;
+	default:
+		m2m_error(rsp, RSC_BAD_REQUEST, "cannot send operation %d", req->op);
+		goto out;
+	}
+	if (req->op == M2M_OP_CREATE || req->op == M2M_OP_NOTIFY || req->op == M2M_OP_UPDATE) {
+		if (req->pc) {
+			body = codec_json_encode(req->pc);
+			if (!body) {
+				m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "cannot encode content");
+				goto out;
+			}
+		}
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		                 (curl_off_t)(body ? strlen(body) : 0));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+	}
+
+	if ((req->fr && add_header(&hdrs, "X-M2M-Origin", req->fr) != 0) ||
+	    (req->rqi && add_header(&hdrs, "X-M2M-RI", req->rqi) != 0) ||
+	    (req->rvi && add_header(&hdrs, "X-M2M-RVI", req->rvi) != 0) ||
+	    (req->ot && add_header(&hdrs, "X-M2M-OT", req->ot) != 0) ||
+	    (req->rqet && add_header(&hdrs, "X-M2M-RET", req->rqet) != 0) ||
+	    (req->rset && add_header(&hdrs, "X-M2M-RST", req->rset) != 0) ||
+	    (req->oet && add_header(&hdrs, "X-M2M-OET", req->oet) != 0) ||
+	    (req->gid && add_header(&hdrs, "X-M2M-GID", req->gid) != 0) ||
+	    (req->vsi && add_header(&hdrs, "X-M2M-VSI", req->vsi) != 0)) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "request parameter unusable as an HTTP header");
+		goto out;
+	}
+	if (req->ec >= 0) {
+		snprintf(line, sizeof line, "%d", req->ec);
+		add_header(&hdrs, "X-M2M-EC", line);
+	}
+	add_line(&hdrs, "Accept: application/json");
+	add_line(&hdrs, "Expect:"); /* no 100-continue round trip */
+
+	curl_easy_setopt(h, CURLOPT_URL, target);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HL_MAX_BODY);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tp_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &io);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, tp_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &io);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	if (tp_share)
+		curl_easy_setopt(h, CURLOPT_SHARE, tp_share);
+
+	cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		if (io.overflow || cc == CURLE_FILESIZE_EXCEEDED)
+			m2m_error(rsp, RSC_TARGET_NOT_REACHABLE,
+			          "response body from target larger than %u bytes", HL_MAX_BODY);
+		else
+			m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "target not reachable: %s",
+			          errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+
+	rsp->rsc = io.has_rsc ? io.rsc : rsc_from_http(status);
+	json_decref(rsp->pc);
+	rsp->pc = NULL;
+	if (io.len > 0) {
+		json_t *pc = NULL;
+		char err[128];
+		if (codec_json_decode(io.body, io.len, &pc, err, sizeof err) == 0)
+			rsp->pc = pc;
+		else
+			log_debug("transport: response body ignored: %s", err);
+	}
+	free(rsp->rqi);
+	rsp->rqi = m2m_strdup(io.ri[0] ? io.ri : req->rqi);
+	if (io.rvi[0]) {
+		free(rsp->rvi);
+		rsp->rvi = m2m_strdup(io.rvi);
+	}
+	if (io.origin[0]) {
+		free(rsp->fr);
+		rsp->fr = m2m_strdup(io.origin);
+	}
+	if (io.loc[0]) {
+		free(rsp->location);
+		rsp->location = m2m_strdup(io.loc);
+	}
+	rc = 0;
+out:
+	if (h)
+		curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	free(body);
+	free(target);
+	free(io.body);
+	return rc;
+}

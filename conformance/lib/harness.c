@@ -1,0 +1,1073 @@
+/*
+ * harness.c - daemon lifecycle, request helpers, expectations and the
+ * notification receiver of the conformance suite; see harness.h.
+ *
+ * State is process-global (one CSE per test binary) and is only touched
+ * from the cmocka thread, except the receiver queue, which the
+ * libmicrohttpd thread fills under its own mutex.
+ */
+#include "conformance/lib/harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+static struct {
+	char url[256];
+	char cse_id[128];
+	char csi[130];
+	char cse_rn[128];
+	char admin[128];
+	char sp_id[256];
+	char bin[1024];
+	bool local;
+	bool keep;      /* keep the temp dir (misbehaviour seen) */
+	char dir[512];  /* temp dir (local) */
+	char db[600];
+	char log[600];
+	int port;
+	pid_t pid;
+	m2m_client *client;
+	char **strs;    /* owned strings */
+	size_t nstrs, capstrs;
+	char **aes;     /* registered AE-IDs to remove at teardown */
+	size_t naes, capaes;
+	char label[512];
+	bool started;
+} H;
+
+/* ---------------- small utilities ---------------- */
+
+const char *hfmt(const char *fmt, ...)
+{
+	static char bufs[32][2048];
+	static unsigned next;
+	char *b = bufs[next++ % 32];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+static const char *keep_str(const char *s)
+{
+	if (!s)
+		return NULL;
+	if (H.nstrs == H.capstrs) {
+		size_t cap = H.capstrs ? H.capstrs * 2 : 64;
+		char **n = realloc(H.strs, cap * sizeof(*n));
+		if (!n)
+			return s;
+		H.strs = n;
+		H.capstrs = cap;
+	}
+	char *d = strdup(s);
+	if (!d)
+		return s;
+	H.strs[H.nstrs++] = d;
+	return d;
+}
+
+const char *harness_name(const char *prefix)
+{
+	static unsigned long counter;
+	return keep_str(hfmt("%s%ldx%lu", prefix, (long)getpid(), ++counter));
+}
+
+const char *harness_ts(long offset_s)
+{
+	time_t t = time(NULL) + offset_s;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char b[32];
+	strftime(b, sizeof(b), "%Y%m%dT%H%M%S", &tm);
+	return hfmt("%s", b);
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+bool harness_ts_parse(const char *ts, double *epoch_s)
+{
+	struct tm tm = {0};
+	int y, mo, d, h, mi, s;
+	if (!ts || strlen(ts) < 15 || ts[8] != 'T')
+		return false;
+	if (digits(ts, 4, &y) || digits(ts + 4, 2, &mo) || digits(ts + 6, 2, &d) ||
+	    digits(ts + 9, 2, &h) || digits(ts + 11, 2, &mi) || digits(ts + 13, 2, &s))
+		return false;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	double frac = 0, scale = 0.1;
+	const char *p = ts + 15;
+	if (*p == ',' || *p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9') {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+			p++;
+		}
+	}
+	if (*p != '\0')
+		return false;
+	*epoch_s = (double)timegm(&tm) + frac;
+	return true;
+}
+
+void harness_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int64_t harness_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void harness_case(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(H.label, sizeof(H.label), fmt, ap);
+	va_end(ap);
+}
+
+void harness_log_tail(int lines)
+{
+	if (!H.local || !H.log[0])
+		return;
+	FILE *f = fopen(H.log, "r");
+	if (!f)
+		return;
+	static char ring[64][512];
+	int n = 0;
+	if (lines > 64)
+		lines = 64;
+	while (fgets(ring[n % 64], sizeof(ring[0]), f))
+		n++;
+	fclose(f);
+	int from = n > lines ? n - lines : 0;
+	print_message("---- daemon log (last %d lines of %s) ----\n", n - from, H.log);
+	for (int i = from; i < n; i++)
+		print_message("    %s", ring[i % 64]);
+	print_message("---- end of daemon log ----\n");
+}
+
+/* ---------------- environment and daemon ---------------- */
+
+static void env_or(char *dst, size_t n, const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	snprintf(dst, n, "%s", (v && v[0]) ? v : dflt);
+}
+
+static int free_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof(sa);
+	if (s < 0)
+		return -1;
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = 0;
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	close(s);
+	return port;
+}
+
+static bool reap(int *status, long timeout_ms)
+{
+	int64_t end = harness_now_ms() + timeout_ms;
+	for (;;) {
+		pid_t p = waitpid(H.pid, status, WNOHANG);
+		if (p == H.pid)
+			return true;
+		if (p < 0)
+			return false;
+		if (harness_now_ms() >= end)
+			return false;
+		harness_sleep_ms(20);
+	}
+}
+
+static bool cse_answers(void)
+{
+	m2m_result r;
+	m2m_do(H.client, M2M_OP_RETRIEVE, H.cse_rn, H.admin, -1, NULL, NULL, &r);
+	bool ok = r.http_status != 0;
+	m2m_result_clear(&r);
+	return ok;
+}
+
+int harness_cse_start(void)
+{
+	if (!H.local)
+		return -1;
+	char port[16];
+	snprintf(port, sizeof(port), "%d", H.port);
+	pid_t pid = fork();
+	if (pid < 0) {
+		print_error("harness: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(H.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		char *argv[] = {H.bin, (char *)"--http-addr", (char *)"127.0.0.1",
+		                (char *)"--http-port", port, (char *)"--db", H.db,
+		                (char *)"--cse-id", H.cse_id, (char *)"--cse-rn", H.cse_rn,
+		                (char *)"--sp-id", H.sp_id, (char *)"--admin", H.admin,
+		                (char *)"--log-level", (char *)"warn", NULL};
+		execv(H.bin, argv);
+		fprintf(stderr, "harness: exec %s: %s\n", H.bin, strerror(errno));
+		_exit(127);
+	}
+	H.pid = pid;
+	int64_t end = harness_now_ms() + 10000;
+	while (harness_now_ms() < end) {
+		int st;
+		if (waitpid(H.pid, &st, WNOHANG) == H.pid) {
+			print_error("harness: %s exited early (status %d) before answering\n", H.bin,
+			            WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			H.pid = 0;
+			H.keep = true;
+			harness_log_tail(30);
+			return -1;
+		}
+		if (cse_answers())
+			return 0;
+		harness_sleep_ms(50);
+	}
+	print_error("harness: %s did not answer a CSEBase retrieve within 10 s on %s\n", H.bin, H.url);
+	harness_log_tail(30);
+	kill(H.pid, SIGKILL);
+	reap(NULL, 2000);
+	H.pid = 0;
+	H.keep = true;
+	return -1;
+}
+
+int harness_cse_stop(void)
+{
+	int st = 0;
+	if (!H.local || H.pid <= 0)
+		return -1;
+	kill(H.pid, SIGTERM);
+	if (!reap(&st, 10000)) {
+		print_error("harness: daemon did not exit within 10 s of SIGTERM; killing it\n");
+		kill(H.pid, SIGKILL);
+		reap(NULL, 2000);
+		H.pid = 0;
+		H.keep = true;
+		harness_log_tail(30);
+		return -1;
+	}
+	H.pid = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (WIFEXITED(st))
+			print_error("harness: daemon exit status %d after SIGTERM (want 0)\n", WEXITSTATUS(st));
+		else
+			print_error("harness: daemon killed by signal %d after SIGTERM (want exit 0)\n", WTERMSIG(st));
+		H.keep = true;
+		harness_log_tail(30);
+		return -1;
+	}
+	return 0;
+}
+
+int harness_cse_restart(void)
+{
+	if (harness_cse_stop() != 0)
+		return -1;
+	return harness_cse_start();
+}
+
+int harness_cse_kill9(void)
+{
+	if (!H.local || H.pid <= 0)
+		return -1;
+	kill(H.pid, SIGKILL);
+	bool ok = reap(NULL, 5000);
+	H.pid = 0;
+	return ok ? 0 : -1;
+}
+
+bool harness_cse_alive(void)
+{
+	if (H.local) {
+		if (H.pid <= 0)
+			return false;
+		int st;
+		if (waitpid(H.pid, &st, WNOHANG) == H.pid) {
+			print_error("harness: daemon died (status %d)\n",
+			            WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			H.pid = 0;
+			H.keep = true;
+			harness_log_tail(30);
+			return false;
+		}
+	}
+	return cse_answers();
+}
+
+static void atexit_kill(void)
+{
+	if (H.local && H.pid > 0) {
+		kill(H.pid, SIGKILL);
+		waitpid(H.pid, NULL, 0);
+		H.pid = 0;
+	}
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(p);
+	return 0;
+}
+
+int harness_group_setup(void **state)
+{
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	signal(SIGPIPE, SIG_IGN);
+	env_or(H.cse_id, sizeof(H.cse_id), "HEARTH_CSE_ID", "id-in");
+	if (H.cse_id[0] == '/')
+		memmove(H.cse_id, H.cse_id + 1, strlen(H.cse_id));
+	snprintf(H.csi, sizeof(H.csi), "/%s", H.cse_id);
+	env_or(H.cse_rn, sizeof(H.cse_rn), "HEARTH_CSE_RN", "cse-in");
+	env_or(H.admin, sizeof(H.admin), "HEARTH_ADMIN", "CAdmin");
+	env_or(H.sp_id, sizeof(H.sp_id), "HEARTH_SP_ID", "hearth.example.com");
+	env_or(H.bin, sizeof(H.bin), "HEARTH_BIN", "build/hearth-cse");
+	const char *url = getenv("HEARTH_URL");
+	H.local = !(url && url[0]);
+	if (!H.local) {
+		snprintf(H.url, sizeof(H.url), "%s", url);
+		H.client = m2m_client_new(H.url);
+		if (!H.client || !cse_answers()) {
+			print_error("harness: the CSE at HEARTH_URL=%s does not answer\n", H.url);
+			return -1;
+		}
+		H.started = true;
+		return 0;
+	}
+	char tmpl[] = "/tmp/hearth-conf-XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		print_error("harness: mkdtemp: %s\n", strerror(errno));
+		return -1;
+	}
+	snprintf(H.dir, sizeof(H.dir), "%s", tmpl);
+	snprintf(H.db, sizeof(H.db), "%s/hearth.db", H.dir);
+	snprintf(H.log, sizeof(H.log), "%s/cse.log", H.dir);
+	H.keep = getenv("HEARTH_KEEP") != NULL;
+	H.port = free_port();
+	if (H.port <= 0) {
+		print_error("harness: no free port\n");
+		return -1;
+	}
+	snprintf(H.url, sizeof(H.url), "http://127.0.0.1:%d", H.port);
+	H.client = m2m_client_new(H.url);
+	if (!H.client)
+		return -1;
+	if (access(H.bin, X_OK) != 0) {
+		print_error("harness: daemon binary %s not executable (set HEARTH_BIN or HEARTH_URL)\n", H.bin);
+		return -1;
+	}
+	atexit(atexit_kill);
+	if (harness_cse_start() != 0)
+		return -1;
+	H.started = true;
+	return 0;
+}
+
+int harness_group_teardown(void **state)
+{
+	(void)state;
+	int rc = 0;
+	if (H.client && H.started) {
+		if (H.local && H.pid <= 0 && harness_cse_start() != 0)
+			rc = -1; /* a test left it stopped */
+		for (size_t i = 0; i < H.naes; i++) {
+			m2m_result r;
+			m2m_do(H.client, M2M_OP_DELETE, hfmt("%s/%s", H.cse_rn, H.aes[i]), H.admin, -1,
+			       NULL, NULL, &r);
+			m2m_result_clear(&r);
+		}
+	}
+	if (H.local) {
+		if (H.pid > 0 && harness_cse_stop() != 0)
+			rc = -1;
+		if (H.dir[0]) {
+			if (H.keep)
+				print_message("harness: kept %s (daemon log cse.log, database hearth.db)\n", H.dir);
+			else
+				nftw(H.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		}
+	}
+	m2m_client_free(&H.client);
+	for (size_t i = 0; i < H.nstrs; i++)
+		free(H.strs[i]);
+	free(H.strs);
+	for (size_t i = 0; i < H.naes; i++)
+		free(H.aes[i]);
+	free(H.aes);
+	H.strs = NULL;
+	H.aes = NULL;
+	H.nstrs = H.naes = 0;
+	return rc;
+}
+
+m2m_client *harness_client(void) { return H.client; }
+const char *harness_url(void) { return H.url; }
+const char *harness_cse_id(void) { return H.cse_id; }
+const char *harness_csi(void) { return H.csi; }
+const char *harness_cse_rn(void) { return H.cse_rn; }
+const char *harness_admin(void) { return H.admin; }
+const char *harness_sp_id(void) { return H.sp_id; }
+bool harness_is_local(void) { return H.local; }
+
+/* ---------------- requests and expectations ---------------- */
+
+void harness_send(m2m_result *r, const m2m_request *req)
+{
+	m2m_send(H.client, req, r);
+}
+
+void harness_req(m2m_result *r, m2m_op op, const char *to, const char *fr, int ty,
+                 json_t *content, const char *query)
+{
+	m2m_do(H.client, op, to, fr, ty, content, query, r);
+	if (content)
+		json_decref(content);
+}
+
+json_t *harness_res(const m2m_result *r, const char *root)
+{
+	if (!r || !json_is_object(r->body))
+		return NULL;
+	return json_object_get(r->body, root);
+}
+
+void harness_dump(const m2m_result *r)
+{
+	print_message("  case:     %s\n", H.label[0] ? H.label : "-");
+	print_message("  request:  %s %s  (X-M2M-RI %s)\n", r->method ? r->method : "?",
+	              r->url ? r->url : "?", r->sent_rqi ? r->sent_rqi : "(none)");
+	if (r->sent_body)
+		print_message("  req body: %.1500s%s\n", r->sent_body,
+		              strlen(r->sent_body) > 1500 ? "..." : "");
+	if (r->http_status == 0) {
+		print_message("  response: NONE (%s)\n", r->error);
+		return;
+	}
+	print_message("  response: HTTP %d, X-M2M-RSC %d\n", r->http_status, r->rsc);
+	if (r->headers) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(r->headers, k, v)
+			print_message("    %s: %s\n", k, json_string_value(v));
+	}
+	if (r->raw_body && r->raw_len)
+		print_message("  body:     %.3000s%s\n", r->raw_body, r->raw_len > 3000 ? "..." : "");
+}
+
+/* TS-0009 Table 6.3.2-1 as restated in the digest (section 5). */
+static int http_for_rsc(int rsc)
+{
+	static const struct { int rsc, http; } map[] = {
+		{1000, 202}, {1001, 202}, {1002, 202},
+		{2000, 200}, {2001, 201}, {2002, 200}, {2004, 200},
+		{4000, 400}, {4001, 501}, {4004, 404}, {4005, 405}, {4008, 504},
+		{4015, 415}, {4101, 403}, {4102, 400}, {4103, 403}, {4104, 409},
+		{4105, 409}, {4106, 403}, {4107, 403}, {4108, 403}, {4109, 403},
+		{4110, 400}, {4117, 403}, {4126, 403},
+		{5000, 500}, {5001, 501}, {5103, 404}, {5105, 403}, {5106, 409},
+		{5107, 404}, {5203, 403}, {5204, 500}, {5205, 403}, {5206, 501},
+		{5207, 406}, {5209, 500}, {6010, 400},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].rsc == rsc)
+			return map[i].http;
+	return 0;
+}
+
+bool harness_rsc_is(const m2m_result *r, int code)
+{
+	return r && r->http_status != 0 && r->rsc == code;
+}
+
+bool harness_check_rsc(const m2m_result *r, const int *codes, size_t n,
+                       const char *expr, const char *file, int line)
+{
+	const char *why = NULL;
+	bool match = false;
+	for (size_t i = 0; i < n; i++)
+		if (r->rsc == codes[i])
+			match = true;
+	if (r->http_status == 0)
+		why = "no HTTP response";
+	else if (!m2m_result_header(r, "X-M2M-RSC"))
+		why = "response has no X-M2M-RSC header";
+	else if (!match)
+		why = "unexpected response status code";
+	else if (http_for_rsc(r->rsc) && http_for_rsc(r->rsc) != r->http_status)
+		why = "HTTP status does not match the TS-0009 mapping of the rsc";
+	else if (r->sent_rqi && (!r->rqi || strcmp(r->rqi, r->sent_rqi) != 0))
+		why = "X-M2M-RI not echoed";
+	if (!why)
+		return true;
+	print_error("%s:%d: %s: want rsc %s, got %d (HTTP %d, want HTTP %d)\n", file, line, why,
+	            expr, r->rsc, r->http_status, http_for_rsc(n ? codes[0] : 0));
+	harness_dump(r);
+	if (r->http_status == 0 || r->rsc >= 5000)
+		harness_log_tail(20);
+	return false;
+}
+
+static void print_json(const char *tag, const json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	print_message("  %s: %.3000s\n", tag, s ? s : "(null)");
+	free(s);
+}
+
+bool harness_check_int(const json_t *obj, const char *key, long long want,
+                       const char *file, int line)
+{
+	json_t *v = json_object_get(obj, key);
+	if (json_is_integer(v) && json_integer_value(v) == want)
+		return true;
+	print_error("%s:%d: attribute \"%s\": want number %lld, got %s\n", file, line, key, want,
+	            v ? (json_is_integer(v) ? "another number" : "a non-integer value") : "nothing");
+	print_message("  case: %s\n", H.label[0] ? H.label : "-");
+	print_json("in", obj);
+	return false;
+}
+
+bool harness_check_str(const json_t *obj, const char *key, const char *want,
+                       const char *file, int line)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+	if (v && want && strcmp(v, want) == 0)
+		return true;
+	print_error("%s:%d: attribute \"%s\": want \"%s\", got %s%s%s\n", file, line, key,
+	            want ? want : "(null)", v ? "\"" : "", v ? v : "no string", v ? "\"" : "");
+	print_message("  case: %s\n", H.label[0] ? H.label : "-");
+	print_json("in", obj);
+	return false;
+}
+
+bool harness_check_true(bool cond, const json_t *ctx, const char *what,
+                        const char *file, int line)
+{
+	if (cond)
+		return true;
+	print_error("%s:%d: expectation failed: %s\n", file, line, what);
+	print_message("  case: %s\n", H.label[0] ? H.label : "-");
+	if (ctx)
+		print_json("context", ctx);
+	return false;
+}
+
+const char *harness_jstr(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+long long harness_jint(const json_t *obj, const char *key, long long dflt)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+bool harness_list_has_str(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *x = json_string_value(v);
+		if (x && s && strcmp(x, s) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool harness_id_matches(const char *id, const char *ri, const char *sid)
+{
+	if (!id)
+		return false;
+	const char *rest = id;
+	/* strip //sp and /csi prefixes */
+	if (rest[0] == '/' && rest[1] == '/') {
+		rest = strchr(rest + 2, '/');
+		if (!rest)
+			return false;
+	}
+	if (rest[0] == '/') {
+		size_t cl = strlen(H.cse_id);
+		if (strncmp(rest + 1, H.cse_id, cl) != 0 || rest[1 + cl] != '/')
+			return false;
+		rest = rest + 1 + cl + 1;
+	}
+	if (ri && strcmp(rest, ri) == 0)
+		return true;
+	if (sid && strcmp(rest, sid) == 0)
+		return true;
+	if (sid && rest[0] == '-' && rest[1] == '/') { /* "-/..." == "<cse-rn>/..." */
+		const char *s2 = strchr(sid, '/');
+		if (s2 && strcmp(rest + 1, s2) == 0)
+			return true;
+	}
+	return false;
+}
+
+void harness_track_ae(const char *aei)
+{
+	if (!aei)
+		return;
+	if (H.naes == H.capaes) {
+		size_t cap = H.capaes ? H.capaes * 2 : 32;
+		char **n = realloc(H.aes, cap * sizeof(*n));
+		if (!n)
+			return;
+		H.aes = n;
+		H.capaes = cap;
+	}
+	char *d = strdup(aei);
+	if (d)
+		H.aes[H.naes++] = d;
+}
+
+const char *harness_create_ae(const char *orig, const char *rn, json_t *attrs)
+{
+	json_t *ae = json_pack("{s:s, s:b, s:[s,s]}", "api", "Nhearthconf", "rr", 0, "srv", "3", "4");
+	if (rn)
+		json_object_set_new(ae, "rn", json_string(rn));
+	if (attrs) {
+		json_object_update(ae, attrs);
+		json_decref(attrs);
+	}
+	m2m_result r;
+	harness_req(&r, M2M_OP_CREATE, H.cse_rn, orig, 2, json_pack("{s:o}", "m2m:ae", ae), NULL);
+	EXPECT_RSC(&r, 2001);
+	const char *aei = harness_jstr(harness_res(&r, "m2m:ae"), "aei");
+	if (!aei) {
+		print_error("AE create answered 2001 without m2m:ae.aei\n");
+		harness_dump(&r);
+		fail();
+	}
+	const char *kept = keep_str(aei);
+	harness_track_ae(kept);
+	m2m_result_clear(&r);
+	return kept;
+}
+
+const char *harness_register(const char *prefix)
+{
+	const char *orig = harness_name(hfmt("C%s", prefix));
+	return harness_create_ae(orig, orig, NULL);
+}
+
+const char *harness_create_cnt(const char *parent, const char *fr, const char *rn, json_t *attrs)
+{
+	json_t *cnt = attrs ? attrs : json_object();
+	if (rn)
+		json_object_set_new(cnt, "rn", json_string(rn));
+	m2m_result r;
+	harness_req(&r, M2M_OP_CREATE, parent, fr, 3, json_pack("{s:o}", "m2m:cnt", cnt), NULL);
+	EXPECT_RSC(&r, 2001);
+	const char *ri = harness_jstr(harness_res(&r, "m2m:cnt"), "ri");
+	if (!ri) {
+		print_error("container create answered 2001 without m2m:cnt.ri\n");
+		harness_dump(&r);
+		fail();
+	}
+	ri = keep_str(ri);
+	m2m_result_clear(&r);
+	return ri;
+}
+
+const char *harness_create_cin(const char *parent, const char *fr, const char *rn, const char *con)
+{
+	json_t *cin = json_pack("{s:s, s:s}", "cnf", "text/plain:0", "con", con);
+	if (rn)
+		json_object_set_new(cin, "rn", json_string(rn));
+	m2m_result r;
+	harness_req(&r, M2M_OP_CREATE, parent, fr, 4, json_pack("{s:o}", "m2m:cin", cin), NULL);
+	EXPECT_RSC(&r, 2001);
+	const char *ri = harness_jstr(harness_res(&r, "m2m:cin"), "ri");
+	if (!ri) {
+		print_error("contentInstance create answered 2001 without m2m:cin.ri\n");
+		harness_dump(&r);
+		fail();
+	}
+	ri = keep_str(ri);
+	m2m_result_clear(&r);
+	return ri;
+}
+
+json_t *harness_get(const char *to, const char *fr, const char *root)
+{
+	m2m_result r;
+	harness_req(&r, M2M_OP_RETRIEVE, to, fr, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	json_t *res = harness_res(&r, root);
+	if (!json_is_object(res)) {
+		print_error("retrieve of %s: body has no object \"%s\"\n", to, root);
+		harness_dump(&r);
+		fail();
+	}
+	json_incref(res);
+	m2m_result_clear(&r);
+	return res;
+}
+
+void harness_delete(const char *to, const char *fr)
+{
+	m2m_result r;
+	harness_req(&r, M2M_OP_DELETE, to, fr, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2002);
+	m2m_result_clear(&r);
+}
+
+/* ---------------- notification receiver ---------------- */
+
+#define NOTIF_MAX_BODY (1024u * 1024u)
+
+struct notif_receiver {
+	struct MHD_Daemon *d;
+	char url[128];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	notif_msg *head, *tail;
+	size_t total;
+	unsigned http, vhttp;
+	int rsc, vrsc;
+};
+
+typedef struct conn_state {
+	char *buf;
+	size_t len, cap;
+	bool overflow;
+} conn_state;
+
+static enum MHD_Result hdr_it(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+	(void)kind;
+	char low[128];
+	size_t i;
+	for (i = 0; k[i] && i + 1 < sizeof(low); i++)
+		low[i] = (char)((k[i] >= 'A' && k[i] <= 'Z') ? k[i] + 32 : k[i]);
+	low[i] = '\0';
+	json_object_set_new(cls, low, json_string(v ? v : ""));
+	return MHD_YES;
+}
+
+static bool sgn_is_vrq(const json_t *body)
+{
+	json_t *sgn = json_object_get(body, "m2m:sgn");
+	return json_is_true(json_object_get(sgn, "vrq"));
+}
+
+static enum MHD_Result notif_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload, size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	notif_receiver *r = cls;
+	conn_state *cs = *con_cls;
+	if (!cs) {
+		cs = calloc(1, sizeof(*cs));
+		if (!cs)
+			return MHD_NO;
+		*con_cls = cs;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+		if (cs->len + n > NOTIF_MAX_BODY) {
+			cs->overflow = true;
+		} else {
+			if (cs->len + n + 1 > cs->cap) {
+				size_t cap = cs->cap ? cs->cap : 4096;
+				while (cap < cs->len + n + 1)
+					cap *= 2;
+				char *b = realloc(cs->buf, cap);
+				if (!b)
+					return MHD_NO;
+				cs->buf = b;
+				cs->cap = cap;
+			}
+			memcpy(cs->buf + cs->len, upload, n);
+			cs->len += n;
+			cs->buf[cs->len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	notif_msg *m = calloc(1, sizeof(*m));
+	if (!m)
+		return MHD_NO;
+	m->method = strdup(method);
+	m->url = strdup(url);
+	m->headers = json_object();
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, hdr_it, m->headers);
+	m->raw = cs->buf ? strndup(cs->buf, cs->len) : strdup("");
+	if (cs->len)
+		m->body = json_loadb(cs->buf, cs->len, 0, NULL);
+	bool vrq = sgn_is_vrq(m->body);
+	const char *ri = json_string_value(json_object_get(m->headers, "x-m2m-ri"));
+	char ribuf[256];
+	snprintf(ribuf, sizeof(ribuf), "%s", ri ? ri : "");
+
+	pthread_mutex_lock(&r->mu);
+	unsigned http = vrq ? r->vhttp : r->http;
+	int rsc = vrq ? r->vrsc : r->rsc;
+	r->total++;
+	if (r->tail)
+		r->tail->next = m;
+	else
+		r->head = m;
+	r->tail = m;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	char rscs[16];
+	snprintf(rscs, sizeof(rscs), "%d", rsc);
+	MHD_add_response_header(resp, "X-M2M-RSC", rscs);
+	if (ribuf[0])
+		MHD_add_response_header(resp, "X-M2M-RI", ribuf);
+	MHD_add_response_header(resp, "X-M2M-RVI", "4");
+	enum MHD_Result ret = MHD_queue_response(conn, http, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void notif_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                            enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	conn_state *cs = *con_cls;
+	if (cs) {
+		free(cs->buf);
+		free(cs);
+		*con_cls = NULL;
+	}
+}
+
+notif_receiver *notif_receiver_start(void)
+{
+	notif_receiver *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->http = 200;
+	r->rsc = 2000;
+	r->vhttp = 200;
+	r->vrsc = 2000;
+	struct sockaddr_in sa = {0};
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = 0;
+	r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	                        notif_handler, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                        MHD_OPTION_NOTIFY_COMPLETED, notif_completed, r,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (!r->d) {
+		print_error("harness: cannot start the notification receiver\n");
+		notif_receiver_stop(&r);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_BIND_PORT);
+	if (!di || di->port == 0) {
+		print_error("harness: notification receiver has no port\n");
+		notif_receiver_stop(&r);
+		return NULL;
+	}
+	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%u/notify", (unsigned)di->port);
+	return r;
+}
+
+void notif_msg_free(notif_msg **mp)
+{
+	if (!mp || !*mp)
+		return;
+	notif_msg *m = *mp;
+	free(m->method);
+	free(m->url);
+	json_decref(m->headers);
+	json_decref(m->body);
+	free(m->raw);
+	free(m);
+	*mp = NULL;
+}
+
+void notif_receiver_stop(notif_receiver **rp)
+{
+	if (!rp || !*rp)
+		return;
+	notif_receiver *r = *rp;
+	if (r->d)
+		MHD_stop_daemon(r->d);
+	notif_msg *m = r->head;
+	while (m) {
+		notif_msg *n = m->next;
+		notif_msg_free(&m);
+		m = n;
+	}
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+	*rp = NULL;
+}
+
+const char *notif_receiver_url(const notif_receiver *r)
+{
+	return r ? r->url : NULL;
+}
+
+void notif_receiver_set_reply(notif_receiver *r, unsigned http, int rsc)
+{
+	pthread_mutex_lock(&r->mu);
+	r->http = http;
+	r->rsc = rsc;
+	pthread_mutex_unlock(&r->mu);
+}
+
+void notif_receiver_set_verify_reply(notif_receiver *r, unsigned http, int rsc)
+{
+	pthread_mutex_lock(&r->mu);
+	r->vhttp = http;
+	r->vrsc = rsc;
+	pthread_mutex_unlock(&r->mu);
+}
+
+notif_msg *notif_wait_msg(notif_receiver *r, int timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->mu);
+	while (!r->head) {
+		if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	notif_msg *m = r->head;
+	if (m) {
+		r->head = m->next;
+		if (!r->head)
+			r->tail = NULL;
+		m->next = NULL;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return m;
+}
+
+static json_t *wait_sgn(notif_receiver *r, int timeout_ms, bool skip_vrq)
+{
+	int64_t end = harness_now_ms() + timeout_ms;
+	for (;;) {
+		int64_t left = end - harness_now_ms();
+		if (left <= 0)
+			return NULL;
+		notif_msg *m = notif_wait_msg(r, (int)left);
+		if (!m)
+			return NULL;
+		json_t *sgn = json_object_get(m->body, "m2m:sgn");
+		if (!json_is_object(sgn)) {
+			print_message("receiver: ignoring a %s %s without m2m:sgn: %.500s\n", m->method,
+			              m->url, m->raw);
+			notif_msg_free(&m);
+			continue;
+		}
+		if (skip_vrq && json_is_true(json_object_get(sgn, "vrq"))) {
+			notif_msg_free(&m);
+			continue;
+		}
+		json_incref(sgn);
+		notif_msg_free(&m);
+		return sgn;
+	}
+}
+
+json_t *notif_wait(notif_receiver *r, int timeout_ms)
+{
+	return wait_sgn(r, timeout_ms, false);
+}
+
+json_t *notif_wait_event(notif_receiver *r, int timeout_ms)
+{
+	return wait_sgn(r, timeout_ms, true);
+}
+
+size_t notif_total(notif_receiver *r)
+{
+	pthread_mutex_lock(&r->mu);
+	size_t n = r->total;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+void notif_drain(notif_receiver *r)
+{
+	notif_msg *m;
+	while ((m = notif_wait_msg(r, 0)) != NULL)
+		notif_msg_free(&m);
+}

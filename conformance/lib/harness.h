@@ -1,0 +1,175 @@
+/*
+ * harness.h - black-box conformance harness for Hearth (cmocka).
+ *
+ * Design note
+ *   Each conformance binary is independent. Its cmocka group setup
+ *   (harness_group_setup) either connects to a CSE named by HEARTH_URL
+ *   ("foreign" mode) or, when HEARTH_URL is unset, starts the real daemon
+ *   ("local" mode): HEARTH_BIN (default build/hearth-cse) on a free loopback
+ *   port with a fresh database in a mkdtemp() directory, waits until a
+ *   Retrieve of the <CSEBase> is answered (10 s at most) and, in the group
+ *   teardown, stops it with SIGTERM, expects exit status 0 and removes the
+ *   directory (kept, and its path printed, when the daemon misbehaved or
+ *   HEARTH_KEEP is set). Restart / kill -9 tests only run in local mode.
+ *
+ *   Environment: HEARTH_URL, HEARTH_CSE_ID (default "id-in", no slash),
+ *   HEARTH_CSE_RN ("cse-in"), HEARTH_ADMIN ("CAdmin"), HEARTH_SP_ID
+ *   ("hearth.example.com"), HEARTH_BIN, HEARTH_KEEP.
+ *
+ *   The notification receiver is a libmicrohttpd server on a free loopback
+ *   port; it records every request into a mutex/condvar queue and answers
+ *   200 + X-M2M-RSC 2000 unless configured otherwise.
+ *
+ * Ownership
+ *   Strings returned by harness_name(), harness_create_*() and
+ *   harness_register() are owned by the harness and live until the group
+ *   teardown. hfmt()/harness_ts() return one of 32 rotating static buffers:
+ *   copy the value if it must survive 31 further calls. harness_req() takes
+ *   ownership of `content`. json_t values returned by harness_get(),
+ *   notif_wait*() are new references (json_decref them).
+ *
+ * Failure reports
+ *   EXPECT_RSC() checks, for every response: an HTTP response arrived, it
+ *   carries X-M2M-RSC with one of the expected codes, the HTTP status
+ *   matches the TS-0009 mapping of that code, and X-M2M-RI echoes the
+ *   request identifier. On failure it prints the current case label, the
+ *   request (method, URL, body) and the whole response, plus the tail of the
+ *   daemon log in local mode.
+ */
+#ifndef HEARTH_CONF_HARNESS_H
+#define HEARTH_CONF_HARNESS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "ae/lib/m2m_client.h"
+
+/* ---- lifecycle (cmocka group setup / teardown) ---- */
+int harness_group_setup(void **state);
+int harness_group_teardown(void **state);
+
+m2m_client *harness_client(void);
+const char *harness_url(void);
+const char *harness_cse_id(void);  /* "id-in" */
+const char *harness_csi(void);     /* "/id-in" */
+const char *harness_cse_rn(void);  /* "cse-in" */
+const char *harness_admin(void);   /* "CAdmin" */
+const char *harness_sp_id(void);   /* "hearth.example.com" */
+bool harness_is_local(void);
+
+/* Local mode only. Each returns 0 on success, -1 with a printed reason. */
+int harness_cse_start(void);      /* start (again) on the same port and database */
+int harness_cse_stop(void);       /* SIGTERM, wait; -1 unless exit status 0 */
+int harness_cse_restart(void);    /* stop (expect 0) + start */
+int harness_cse_kill9(void);      /* SIGKILL, reap */
+bool harness_cse_alive(void);     /* local: process running; foreign: answers */
+
+#define HARNESS_LOCAL_ONLY()                                                  \
+	do {                                                                  \
+		if (!harness_is_local()) {                                    \
+			print_message("[  SKIP    ] needs a local daemon (HEARTH_URL is set)\n"); \
+			skip();                                               \
+		}                                                             \
+	} while (0)
+
+/* ---- small utilities ---- */
+const char *hfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *harness_name(const char *prefix);  /* prefix + pid + counter, unique */
+const char *harness_ts(long offset_s);         /* UTC now+offset "YYYYMMDDThhmmss" */
+bool harness_ts_parse(const char *ts, double *epoch_s);
+void harness_sleep_ms(long ms);
+int64_t harness_now_ms(void);                  /* monotonic */
+void harness_case(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void harness_log_tail(int lines);              /* print the daemon log tail (local) */
+
+/* ---- requests ---- */
+/* Send a request; `content` is stolen (may be NULL). Never fails the test by
+ * itself: check the result with EXPECT_RSC. */
+void harness_req(m2m_result *r, m2m_op op, const char *to, const char *fr, int ty,
+                 json_t *content, const char *query);
+void harness_send(m2m_result *r, const m2m_request *req);
+/* The resource root `root` (e.g. "m2m:cnt") of the body, borrowed; or NULL. */
+json_t *harness_res(const m2m_result *r, const char *root);
+void harness_dump(const m2m_result *r);
+
+bool harness_check_rsc(const m2m_result *r, const int *codes, size_t n,
+                       const char *expr, const char *file, int line);
+#define EXPECT_RSC(r, ...)                                                     \
+	do {                                                                   \
+		const int codes_[] = {__VA_ARGS__};                            \
+		if (!harness_check_rsc((r), codes_, sizeof(codes_) / sizeof(codes_[0]), \
+		                       #__VA_ARGS__, __FILE__, __LINE__))      \
+			fail();                                                \
+	} while (0)
+
+/* Check without failing (for cleanup or polling). */
+bool harness_rsc_is(const m2m_result *r, int code);
+
+/* ---- JSON expectations: print the object on failure ---- */
+bool harness_check_int(const json_t *obj, const char *key, long long want,
+                       const char *file, int line);
+bool harness_check_str(const json_t *obj, const char *key, const char *want,
+                       const char *file, int line);
+bool harness_check_true(bool cond, const json_t *ctx, const char *what,
+                        const char *file, int line);
+#define EXPECT_INT(obj, key, want)                                             \
+	do { if (!harness_check_int((obj), (key), (want), __FILE__, __LINE__)) fail(); } while (0)
+#define EXPECT_STR(obj, key, want)                                             \
+	do { if (!harness_check_str((obj), (key), (want), __FILE__, __LINE__)) fail(); } while (0)
+#define EXPECT_TRUE(cond, ctx)                                                 \
+	do { if (!harness_check_true((cond), (ctx), #cond, __FILE__, __LINE__)) fail(); } while (0)
+
+const char *harness_jstr(const json_t *obj, const char *key); /* or NULL */
+long long harness_jint(const json_t *obj, const char *key, long long dflt);
+bool harness_list_has_str(const json_t *arr, const char *s);
+/* Does `id` (as returned by a CSE: ri, /csi/ri, //sp/csi/ri, or a
+ * structured address in any scope) designate the resource with ri `ri`
+ * and CSE-relative structured address `sid`? Either may be NULL. */
+bool harness_id_matches(const char *id, const char *ri, const char *sid);
+
+/* ---- resource helpers: fail the test unless the expected code comes ---- */
+/* Register an AE (originator `orig`, may be NULL for none) with resource
+ * name rn (NULL: none); `attrs` (stolen, may be NULL) are merged into the
+ * default {"api":"Nhearthconf","rr":false,"srv":["3","4"]}. Returns aei. */
+const char *harness_create_ae(const char *orig, const char *rn, json_t *attrs);
+/* Register an AE with originator and rn "C<unique prefix>"; returns aei. */
+const char *harness_register(const char *prefix);
+const char *harness_create_cnt(const char *parent, const char *fr, const char *rn, json_t *attrs);
+const char *harness_create_cin(const char *parent, const char *fr, const char *rn, const char *con);
+json_t *harness_get(const char *to, const char *fr, const char *root);
+void harness_delete(const char *to, const char *fr);
+/* AE-IDs registered through the helpers are deleted (as admin) at teardown. */
+void harness_track_ae(const char *aei);
+
+/* ---- notification receiver ---- */
+typedef struct notif_receiver notif_receiver;
+typedef struct notif_msg {
+	char *method;
+	char *url;       /* path + query as received */
+	json_t *headers; /* lower-case name -> value */
+	json_t *body;    /* parsed JSON or NULL */
+	char *raw;       /* body bytes */
+	struct notif_msg *next;
+} notif_msg;
+
+notif_receiver *notif_receiver_start(void);   /* NULL on failure (printed) */
+void notif_receiver_stop(notif_receiver **r);
+const char *notif_receiver_url(const notif_receiver *r); /* "http://127.0.0.1:PORT/notify" */
+/* Answer for ordinary notifications / for verification requests (vrq). */
+void notif_receiver_set_reply(notif_receiver *r, unsigned http, int rsc);
+void notif_receiver_set_verify_reply(notif_receiver *r, unsigned http, int rsc);
+notif_msg *notif_wait_msg(notif_receiver *r, int timeout_ms);
+void notif_msg_free(notif_msg **m);
+/* Next request's "m2m:sgn" object (new reference), or NULL on timeout. */
+json_t *notif_wait(notif_receiver *r, int timeout_ms);
+/* Same, skipping verification requests (vrq = true). */
+json_t *notif_wait_event(notif_receiver *r, int timeout_ms);
+size_t notif_total(notif_receiver *r);   /* requests received so far */
+void notif_drain(notif_receiver *r);
+
+#endif

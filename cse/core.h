@@ -1,0 +1,97 @@
+/*
+ * core.h - internals shared by the engine's files (not for bindings).
+ *
+ * Locking: one mutex (cse.lock) serialises every request and background job
+ * against the store. SQLite has a single writer anyway, and a request is
+ * dominated by its commit; retrieve parallelism is a later optimisation.
+ */
+#ifndef HEARTH_CORE_H
+#define HEARTH_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "cse.h"
+#include "filter.h"
+#include "restype.h"
+#include "store.h"
+
+typedef struct notifier notifier;
+
+struct cse {
+	cse_config cfg;
+	store *st;
+	pthread_mutex_t lock;
+	char csi[160];        /* "/id-in" */
+	char cb_ri[128];      /* CSEBase ri (= CSE-ID without '/') */
+	notifier *nt;
+	pthread_t reaper;
+	pthread_mutex_t reaper_mx;
+	pthread_cond_t reaper_cv;
+	bool reaper_started;
+	bool stopping;
+};
+
+/* Virtual resource addressed by a request. */
+enum { VR_NONE = 0, VR_LA, VR_OL, VR_FOPT };
+
+/* One operation in progress. */
+struct op_ctx {
+	cse *c;
+	const m2m_request *req;
+	m2m_response *rsp;
+	const res_type *t;  /* type of the resource being created/updated */
+	res *target;        /* addressed resource (Create: the parent) */
+	res *nr;            /* Create: the new resource; Update: merged copy */
+	json_t *in;         /* request attribute object (inner of pc) */
+	char rel[16];       /* release the request is served by: "2a","3","4" */
+	bool parent_changed;/* on_created changed x->target: store it */
+	json_t *changed;    /* Update: attributes that changed (for nct=2) */
+};
+
+/* Hidden attributes (never serialised) start with '_'. */
+#define HA_ORIG "_o"   /* originator that created the resource */
+
+/* engine.c: store transactions that also settle pending notifications */
+int core_begin(cse *c);
+int core_commit(cse *c);
+void core_rollback(cse *c);
+int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent);
+int core_store_update(cse *c, res *r);
+json_t *core_repr(const res *r);                 /* {"m2m:xxx": {...}} without hidden attrs */
+json_t *core_attrs_public(const res *r);          /* copy of a without hidden attrs */
+res *core_get_by_id(cse *c, const char *id);      /* any ID form of a local resource */
+int core_internal_request(cse *c, const m2m_request *req, m2m_response *rsp);
+bool core_is_rel4(const op_ctx *x);
+const char *core_to_sp_relative(cse *c, const char *ri, char *buf, size_t len);
+
+/* acp_eval.c: may fr perform op (ACOP_* bit) on r? */
+enum { ACOP_CREATE = 1, ACOP_RETRIEVE = 2, ACOP_UPDATE = 4, ACOP_DELETE = 8,
+       ACOP_NOTIFY = 16, ACOP_DISCOVERY = 32 };
+bool acp_permitted(cse *c, const m2m_request *req, const res *r, unsigned op, int cty);
+bool acp_self_permitted(cse *c, const m2m_request *req, const res *acp, unsigned op);
+/* Normalise an originator/ID to its CSE-relative short form when local. */
+const char *acp_norm_id(cse *c, const char *id);
+bool acp_match_originator(cse *c, const json_t *acor, const char *fr);
+
+/* notify.c */
+int notifier_start(notifier **out, cse *c, unsigned threads);
+void notifier_stop(notifier **n);
+/* Raise an event on subject (net 1 update, 2 delete) or on its parent
+   (net 3/4, child = the created/deleted child). Called under the lock. */
+void notify_event(cse *c, const res *subject, int net, const res *child, const json_t *changed);
+/* Hand the notifications raised in the committed transaction to the
+   workers, or drop them after a rollback. */
+void notify_flush(cse *c);
+void notify_discard(cse *c);
+/* Send the deletion notification of a subscription being deleted. */
+void notify_sub_deleted(cse *c, const res *sub);
+/* Verification request for a new subscription; returns 0 or an rsc. */
+int notify_verify(cse *c, const res *sub, const char *target, const char *creator, m2m_response *rsp);
+/* Resolve one nu entry to a list of URLs (AE poa or direct URL). */
+json_t *notify_resolve_target(cse *c, const char *nu);
+
+/* res_grp.c */
+int grp_fanout(op_ctx *x, const res *g, const char *rest);
+
+#endif

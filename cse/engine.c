@@ -1,0 +1,1293 @@
+/*
+ * engine.c - the request pipeline (TS-0004 7.2.2.2 receiver order):
+ * validate the primitive -> resolve the address -> access control ->
+ * operation driven by the target's res_type -> store -> notifications ->
+ * response content per rcn.
+ *
+ * Every write runs in one store transaction; notifications raised inside it
+ * are queued by the notifier only when the transaction committed. All of
+ * cse_handle() runs under cse.lock (see core.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+#include "limits.h"
+#include "log.h"
+#include "rsc.h"
+#include "util.h"
+#include "../bindings/transport.h"
+
+/* ---------- helpers ---------- */
+
+json_t *core_attrs_public(const res *r)
+{
+	json_t *o = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(r->a, k, v)
+		if (k[0] != '_')
+			json_object_set(o, k, v);
+	return o;
+}
+
+json_t *core_repr(const res *r)
+{
+	const res_type *t = restype_get(r->ty);
+	json_t *o = json_object();
+	json_object_set_new(o, t ? t->root : "m2m:unknown", core_attrs_public(r));
+	return o;
+}
+
+bool core_is_rel4(const op_ctx *x)
+{
+	return strcmp(x->rel, "4") == 0;
+}
+
+const char *core_to_sp_relative(cse *c, const char *ri, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", c->csi, ri);
+	return buf;
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, json_string(v));
+}
+
+int core_begin(cse *c)
+{
+	return c->st->ops->begin(c->st);
+}
+
+int core_commit(cse *c)
+{
+	int rc = c->st->ops->commit(c->st);
+	if (rc == STORE_OK)
+		notify_flush(c);
+	else
+		notify_discard(c);
+	return rc;
+}
+
+void core_rollback(cse *c)
+{
+	c->st->ops->rollback(c->st);
+	notify_discard(c);
+}
+
+int core_store_update(cse *c, res *r)
+{
+	return c->st->ops->update(c->st, r) == STORE_OK ? 0 : -1;
+}
+
+/* ---------- address resolution ---------- */
+
+typedef struct target {
+	res *r;          /* resolved resource (for la/ol/fopt: the parent) */
+	int vr;          /* VR_* */
+	char *rest;      /* fopt: relative path after "fopt" ("" when none) */
+	char attr[64];   /* "#attr" partial retrieve, "" when none */
+} target;
+
+static void target_clear(target *t)
+{
+	res_free(&t->r);
+	free(t->rest);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Structured path lookup with virtual resources la/ol/fopt. */
+static int resolve_structured(cse *c, char *path, target *tg, m2m_response *rsp)
+{
+	store *st = c->st;
+	int rc = st->ops->get_path(st, path, &tg->r);
+	if (rc == STORE_OK)
+		return 0;
+	if (rc != STORE_NOTFOUND)
+		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+	/* fopt anywhere: <group>/fopt[/rest] */
+	for (char *p = strstr(path, "/fopt"); p; p = strstr(p + 1, "/fopt")) {
+		if (p[5] != '\0' && p[5] != '/')
+			continue;
+		*p = '\0';
+		res *g = NULL;
+		rc = st->ops->get_path(st, path, &g);
+		*p = '/';
+		if (rc == STORE_OK && g->ty == TY_GRP) {
+			tg->r = g;
+			tg->vr = VR_FOPT;
+			tg->rest = m2m_strdup(p[5] ? p + 5 : "");
+			return 0;
+		}
+		res_free(&g);
+	}
+	char *slash = strrchr(path, '/');
+	if (slash && (strcmp(slash + 1, "la") == 0 || strcmp(slash + 1, "ol") == 0)) {
+		int vr = slash[1] == 'l' ? VR_LA : VR_OL;
+		*slash = '\0';
+		res *p = NULL;
+		rc = st->ops->get_path(st, path, &p);
+		*slash = '/';
+		if (rc == STORE_OK && p->ty == TY_CNT) {
+			tg->r = p;
+			tg->vr = vr;
+			return 0;
+		}
+		res_free(&p);
+	}
+	return m2m_error(rsp, RSC_NOT_FOUND, "resource %s does not exist", path);
+}
+
+/*
+ * Resolve `to` (CSE-relative, SP-relative or absolute; structured or
+ * unstructured; optional #attr) to a local resource.
+ */
+static int resolve(cse *c, const char *to, target *tg, m2m_response *rsp)
+{
+	char buf[HL_MAX_ID + 64];
+	size_t n = strlen(to);
+	if (n == 0 || n >= HL_MAX_ID)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "invalid target address");
+	memcpy(buf, to, n + 1);
+	char *hash = strchr(buf, '#');
+	if (hash) {
+		*hash = '\0';
+		if (strlen(hash + 1) >= sizeof(tg->attr) || !hash[1])
+			return m2m_error(rsp, RSC_BAD_REQUEST, "invalid attribute in target address");
+		snprintf(tg->attr, sizeof(tg->attr), "%s", hash + 1);
+	}
+	char *p = buf;
+	int slashes = 0;
+	while (p[slashes] == '/')
+		slashes++;
+	if (slashes > 2)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "invalid target address %s", to);
+	if (slashes == 2) { /* //sp-id/cse-id/... */
+		char *sp = p + 2, *e = strchr(sp, '/');
+		if (!e)
+			return m2m_error(rsp, RSC_BAD_REQUEST, "absolute address %s has no CSE-ID", to);
+		*e = '\0';
+		if (strcmp(sp, c->cfg.sp_id) != 0)
+			return m2m_error(rsp, RSC_NOT_FOUND, "no route to service provider //%s", sp);
+		*e = '/';
+		p = e; /* now SP-relative */
+		slashes = 1;
+	}
+	if (slashes == 1) { /* /cse-id/... */
+		char *id = p + 1, *e = strchr(id, '/');
+		size_t idl = e ? (size_t)(e - id) : strlen(id);
+		if (idl != strlen(c->cfg.cse_id) || strncmp(id, c->cfg.cse_id, idl) != 0)
+			return m2m_error(rsp, RSC_NOT_FOUND, "no route to CSE /%.*s", (int)idl, id);
+		if (!e) { /* the CSE-ID alone addresses the CSEBase */
+			p = c->cb_ri;
+			return c->st->ops->get(c->st, p, &tg->r) == STORE_OK ? 0
+				: m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "CSEBase missing");
+		}
+		p = e + 1;
+	}
+	if (!*p)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "empty target address");
+	/* p: CSE-relative; "-" stands for the CSEBase name */
+	char path[HL_MAX_ID + 64];
+	size_t rnl = strlen(c->cfg.cse_rn);
+	if (p[0] == '-' && (p[1] == '/' || p[1] == '\0')) {
+		snprintf(path, sizeof(path), "%s%s", c->cfg.cse_rn, p + 1);
+		return resolve_structured(c, path, tg, rsp);
+	}
+	if (strncmp(p, c->cfg.cse_rn, rnl) == 0 && (p[rnl] == '/' || p[rnl] == '\0')) {
+		snprintf(path, sizeof(path), "%s", p);
+		size_t pl = strlen(path);
+		while (pl > 0 && path[pl - 1] == '/')
+			path[--pl] = '\0';
+		return resolve_structured(c, path, tg, rsp);
+	}
+	/* unstructured: <ri>[/virtual or relative path] */
+	char *s = strchr(p, '/');
+	if (s)
+		*s = '\0';
+	res *r = NULL;
+	int rc = c->st->ops->get(c->st, p, &r);
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? m2m_error(rsp, RSC_NOT_FOUND, "resource %s does not exist", p)
+			: m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+	if (!s) {
+		tg->r = r;
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", r->path, s + 1);
+	res_free(&r);
+	return resolve_structured(c, path, tg, rsp);
+}
+
+res *core_get_by_id(cse *c, const char *id)
+{
+	target tg;
+	m2m_response tmp;
+	memset(&tg, 0, sizeof(tg));
+	m2m_response_init(&tmp);
+	res *r = NULL;
+	if (id && *id && resolve(c, id, &tg, &tmp) == 0 && tg.vr == VR_NONE) {
+		r = tg.r;
+		tg.r = NULL;
+	}
+	target_clear(&tg);
+	m2m_response_clear(&tmp);
+	return r;
+}
+
+/* ---------- content per rcn ---------- */
+
+typedef struct collect {
+	res **v;
+	size_t n, cap, max;
+} collect;
+
+static int collect_visit(void *ctx, const res *r)
+{
+	collect *cl = ctx;
+	if (cl->n >= cl->max)
+		return 1;
+	if (cl->n == cl->cap) {
+		size_t nc = cl->cap ? cl->cap * 2 : 16;
+		res **nv = realloc(cl->v, nc * sizeof(*nv));
+		if (!nv)
+			return -1;
+		cl->v = nv;
+		cl->cap = nc;
+	}
+	cl->v[cl->n++] = res_dup(r);
+	return 0;
+}
+
+static void collect_free(collect *cl)
+{
+	for (size_t i = 0; i < cl->n; i++)
+		res_free(&cl->v[i]);
+	free(cl->v);
+	memset(cl, 0, sizeof(*cl));
+}
+
+static json_t *child_ref(const res *r)
+{
+	return json_pack("{s:s,s:i,s:s}", "nm", r->rn, "typ", r->ty, "val", r->path);
+}
+
+/* Children of r visible to the originator and matching f (fu=2). */
+static int visible_children(cse *c, const m2m_request *req, const res *r, const m2m_filter *f,
+                            collect *out)
+{
+	collect all = { .max = HL_MAX_RESULTS };
+	if (c->st->ops->children(c->st, r->ri, 0, false, -1, collect_visit, &all) != STORE_OK) {
+		collect_free(&all);
+		return -1;
+	}
+	out->max = HL_MAX_RESULTS;
+	long skip = f->ofst > 1 ? f->ofst - 1 : 0;
+	for (size_t i = 0; i < all.n; i++) {
+		res *ch = all.v[i];
+		if (filter_has_conditions(f) && !filter_match(f, ch->ty, ch->a))
+			continue;
+		if (!acp_permitted(c, req, ch, ACOP_RETRIEVE, 0))
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (f->lim >= 0 && (long)out->n >= f->lim)
+			break;
+		collect_visit(out, ch);
+	}
+	collect_free(&all);
+	return 0;
+}
+
+/* Inline children grouped by type root, recursively up to lvl. */
+static void add_children_inline(cse *c, const m2m_request *req, const res *r, json_t *into,
+                                const m2m_filter *f, long depth)
+{
+	if (f->lvl >= 0 && depth > f->lvl)
+		return;
+	if (depth > (long)HL_MAX_TREE_DEPTH)
+		return;
+	collect ch = { 0 };
+	if (visible_children(c, req, r, f, &ch) != 0)
+		return;
+	for (size_t i = 0; i < ch.n; i++) {
+		const res_type *t = restype_get(ch.v[i]->ty);
+		if (!t)
+			continue;
+		json_t *arr = json_object_get(into, t->root);
+		if (!arr) {
+			arr = json_array();
+			json_object_set_new(into, t->root, arr);
+		}
+		json_t *a = core_attrs_public(ch.v[i]);
+		add_children_inline(c, req, ch.v[i], a, f, depth + 1);
+		json_array_append_new(arr, a);
+	}
+	collect_free(&ch);
+}
+
+static json_t *content_for_rcn(cse *c, const m2m_request *req, const res *r, int rcn,
+                               const m2m_filter *f)
+{
+	const res_type *t = restype_get(r->ty);
+	json_t *a, *o;
+	switch (rcn) {
+	case 1:
+		return core_repr(r);
+	case 4:
+	case 8:
+		a = rcn == 4 ? core_attrs_public(r) : json_object();
+		add_children_inline(c, req, r, a, f, 1);
+		o = json_object();
+		json_object_set_new(o, t->root, a);
+		return o;
+	case 5:
+	case 6: {
+		collect ch = { 0 };
+		json_t *refs = json_array();
+		if (visible_children(c, req, r, f, &ch) == 0)
+			for (size_t i = 0; i < ch.n; i++)
+				json_array_append_new(refs, child_ref(ch.v[i]));
+		collect_free(&ch);
+		if (rcn == 6)
+			return json_pack("{s:{s:o}}", "m2m:rrl", "rrf", refs);
+		a = core_attrs_public(r);
+		json_object_set_new(a, "ch", refs);
+		o = json_object();
+		json_object_set_new(o, t->root, a);
+		return o;
+	}
+	default:
+		return NULL;
+	}
+}
+
+/* ---------- primitive validation ---------- */
+
+static const char *const releases[] = { "2a", "3", "4" };
+
+static int validate_primitive(cse *c, const m2m_request *req, op_ctx *x, m2m_response *rsp)
+{
+	(void)c;
+	if (req->op < M2M_OP_CREATE || req->op > M2M_OP_NOTIFY)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "missing or invalid operation");
+	if (!req->rqi || !*req->rqi)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "missing request identifier (rqi)");
+	if (!req->to || !*req->to)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "missing target (to)");
+	if (req->rvi) {
+		size_t i;
+		for (i = 0; i < sizeof(releases) / sizeof(releases[0]); i++)
+			if (strcmp(req->rvi, releases[i]) == 0)
+				break;
+		if (i == sizeof(releases) / sizeof(releases[0]))
+			return m2m_error(rsp, RSC_RELEASE_VERSION_NOT_SUPPORTED,
+			                 "release version %s is not supported (2a, 3, 4 are)", req->rvi);
+		snprintf(x->rel, sizeof(x->rel), "%s", req->rvi);
+	} else {
+		snprintf(x->rel, sizeof(x->rel), "2a"); /* older client: oldest supported rules */
+	}
+	bool ae_create = req->op == M2M_OP_CREATE && req->ty == TY_AE;
+	if (!req->fr && !ae_create)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "missing originator (X-M2M-Origin / fr)");
+	if (req->fr && !*req->fr && !ae_create)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "empty originator");
+	if (req->op == M2M_OP_CREATE && req->ty < 0)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "missing resource type (ty) in create");
+	if (req->op != M2M_OP_CREATE && req->ty >= 0)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "resource type (ty) is only allowed in create");
+	if (req->op == M2M_OP_CREATE && req->fc)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "filter criteria are not allowed in create");
+	if (req->rtv >= 0) {
+		if (req->rtv == 1 || req->rtv == 2)
+			return m2m_error(rsp, RSC_NON_BLOCKING_SYNCH_REQUEST_NOT_SUPPORTED,
+			                 "non-blocking requests are not supported");
+		if (req->rtv != 3 && req->rtv != 4)
+			return m2m_error(rsp, RSC_BAD_REQUEST, "invalid response type %d", req->rtv);
+	}
+	if (req->drt >= 0 && req->drt != 1 && req->drt != 2)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "invalid desired identifier result type %d", req->drt);
+	char ts[24];
+	if (req->rqet) {
+		if (util_absrel(req->rqet, ts) != 0)
+			return m2m_error(rsp, RSC_BAD_REQUEST, "invalid request expiration timestamp");
+		char now[24];
+		util_now(now);
+		if (strcmp(ts, now) < 0)
+			return m2m_error(rsp, RSC_REQUEST_TIMEOUT, "request expiration time has passed");
+	}
+	if (req->rset && util_absrel(req->rset, ts) != 0)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "invalid result expiration timestamp");
+	if (req->oet && util_absrel(req->oet, ts) != 0)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "invalid operation execution time");
+	return 0;
+}
+
+/* ---------- attribute validation ---------- */
+
+static int check_attrs(op_ctx *x, bool create)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(x->in, k, v) {
+		const attr_def *d = k[0] == '_' ? NULL : restype_attr(x->t, k);
+		if (!d)
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute %s is not defined for %s", k, x->t->root);
+		int rule = create ? d->c : d->u;
+		if (rule == AP_NP)
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute %s is not permitted in %s", k,
+			                 create ? "create" : "update");
+		if (json_is_null(v)) {
+			if (create && strcmp(k, "cr") != 0)
+				return m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute %s: null is not allowed in create", k);
+			if (!create && d->c == AP_M)
+				return m2m_error(x->rsp, RSC_BAD_REQUEST, "mandatory attribute %s cannot be deleted", k);
+			continue;
+		}
+		if (create && strcmp(k, "cr") == 0)
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute cr must be null in create");
+		const char *why = restype_check_value(d, v);
+		if (why)
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute %s %s", k, why);
+		if (json_is_array(v) && json_array_size(v) > HL_MAX_LIST)
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute %s has more than %u entries", k, HL_MAX_LIST);
+	}
+	if (create)
+		for (size_t i = 0; i < x->t->nattrs; i++)
+			if (x->t->attrs[i].c == AP_M && !json_object_get(x->in, x->t->attrs[i].sn))
+				return m2m_error(x->rsp, RSC_BAD_REQUEST, "mandatory attribute %s is missing",
+				                 x->t->attrs[i].sn);
+	return 0;
+}
+
+/* et handling: returns 0 and the normalised value, or an rsc. */
+static int check_et(op_ctx *x, const json_t *v, char out[24])
+{
+	char tmp[24];
+	if (json_is_integer(v)) {
+		snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+		if (util_absrel(tmp, out) != 0)
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "invalid expiration time");
+	} else if (util_absrel(json_string_value(v), out) != 0) {
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "invalid expiration time %s", json_string_value(v));
+	}
+	char now[24];
+	util_now(now);
+	if (strcmp(out, now) <= 0)
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "expiration time is in the past");
+	return 0;
+}
+
+/* Unwrap pc {"<root>": {...}} for type t. */
+static int unwrap_pc(op_ctx *x, const char *root)
+{
+	const m2m_request *req = x->req;
+	if (!req->pc || !json_is_object(req->pc) || json_object_size(req->pc) != 1)
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "content must hold exactly one resource (%s)", root);
+	json_t *in = json_object_get(req->pc, root);
+	if (!in) {
+		const char *k = json_object_iter_key(json_object_iter(req->pc));
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "content root %s does not match the resource type (%s)",
+		                 k ? k : "?", root);
+	}
+	if (!json_is_object(in))
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "content of %s must be an object", root);
+	x->in = in;
+	return 0;
+}
+
+/* ---------- create ---------- */
+
+static bool known_spec_type(int ty)
+{
+	return (ty >= 1 && ty <= 66) || (ty >= 10001 && ty <= 10066);
+}
+
+static const char *const reserved_rn[] = { "la", "ol", "fopt", "sfop", "pcu", "ntsr", "smv", "msp" };
+
+static void diff_added(json_t *out, const json_t *before, const json_t *after)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)after, k, v) {
+		if (k[0] == '_')
+			continue;
+		json_t *b = json_object_get(before, k);
+		if (!b || !json_equal(b, v))
+			json_object_set(out, k, v);
+	}
+}
+
+static int op_create(op_ctx *x, target *tg)
+{
+	cse *c = x->c;
+	const m2m_request *req = x->req;
+	m2m_response *rsp = x->rsp;
+	res *parent = tg->r;
+
+	if (tg->vr == VR_LA || tg->vr == VR_OL)
+		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "create is not allowed on latest/oldest");
+	x->t = restype_get(req->ty);
+	if (!x->t)
+		return known_spec_type(req->ty)
+			? m2m_error(rsp, RSC_NOT_IMPLEMENTED, "resource type %d is not supported", req->ty)
+			: m2m_error(rsp, RSC_BAD_REQUEST, "unknown resource type %d", req->ty);
+	if (x->t->no_create)
+		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "%s cannot be created", x->t->root);
+	int rc = unwrap_pc(x, x->t->root);
+	if (rc)
+		return rc;
+	if (req->ty == TY_SUB) {
+		const res_type *pt = restype_get(parent->ty);
+		if (!pt || !pt->subscribable)
+			return m2m_error(rsp, RSC_TARGET_NOT_SUBSCRIBABLE, "resources of type %d cannot be subscribed to",
+			                 parent->ty);
+	} else if (!restype_parent_ok(x->t, parent->ty)) {
+		return m2m_error(rsp, RSC_INVALID_CHILD_RESOURCE_TYPE, "%s cannot be created under a resource of type %d",
+		                 x->t->root, parent->ty);
+	}
+	if (req->ty == TY_SUB) {
+		if (!acp_permitted(c, req, parent, ACOP_RETRIEVE, 0))
+			return m2m_error(rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE,
+			                 "originator %s may not retrieve the subscribed-to resource", req->fr);
+	} else if (req->ty != TY_AE && !acp_permitted(c, req, parent, ACOP_CREATE, req->ty)) {
+		return m2m_error(rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not create %s here",
+		                 req->fr ? req->fr : "", x->t->root);
+	}
+	if (req->rcn >= 0 && req->rcn != 0 && req->rcn != 1 && req->rcn != 2 && req->rcn != 3 && req->rcn != 9)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "result content %d is not valid for create", req->rcn);
+	rc = check_attrs(x, true);
+	if (rc)
+		return rc;
+
+	/* Build the new resource. */
+	char now[24], ri[64], et[24];
+	util_now(now);
+	util_random_id(x->t->prefix, 10, ri, sizeof(ri));
+	json_t *a = json_deep_copy(x->in);
+	json_object_set_new(a, "ty", json_integer(req->ty));
+	json_object_set_new(a, "pi", json_string(parent->ri));
+	set_str(a, "ct", now);
+	set_str(a, "lt", now);
+	if (x->t->common & RA_ET) {
+		json_t *etv = json_object_get(x->in, "et");
+		if (etv) {
+			rc = check_et(x, etv, et);
+			if (rc) {
+				json_decref(a);
+				return rc;
+			}
+		} else {
+			util_time_from_now(c->cfg.default_et_s * 1000, et);
+		}
+		const char *pet = json_string_value(json_object_get(parent->a, "et"));
+		if (pet && strcmp(pet, et) < 0)
+			snprintf(et, sizeof(et), "%s", pet);
+		set_str(a, "et", et);
+	}
+	if (x->t->common & RA_ST)
+		json_object_set_new(a, "st", json_integer(0));
+	if (json_object_get(x->in, "cr"))
+		set_str(a, "cr", req->fr ? req->fr : "");
+	set_str(a, HA_ORIG, req->fr ? req->fr : "");
+	const char *rn = json_string_value(json_object_get(x->in, "rn"));
+	x->nr = res_new(req->ty, ri, parent->ri, rn ? rn : "", "", a);
+	json_decref(a);
+	x->target = parent;
+
+	rc = core_begin(c) == STORE_OK ? 0 : m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+	if (rc)
+		return rc;
+	if (x->t->on_create && (rc = x->t->on_create(x)) != 0)
+		goto fail;
+	/* Name: given (validated) or generated; the hook may have chosen one. */
+	if (!x->nr->rn[0]) {
+		char gen[64];
+		if (req->ty == TY_AE || req->ty == TY_CSR) {
+			snprintf(gen, sizeof(gen), "%s", x->nr->ri);
+		} else {
+			char pre[16];
+			snprintf(pre, sizeof(pre), "%s_", x->t->prefix);
+			util_random_id(pre, 10, gen, sizeof(gen));
+		}
+		free(x->nr->rn);
+		x->nr->rn = m2m_strdup(gen);
+	} else {
+		if (!util_valid_name(x->nr->rn, HL_MAX_RN)) {
+			rc = m2m_error(rsp, RSC_BAD_REQUEST, "invalid resource name '%s'", x->nr->rn);
+			goto fail;
+		}
+		for (size_t i = 0; i < sizeof(reserved_rn) / sizeof(reserved_rn[0]); i++)
+			if (strcmp(x->nr->rn, reserved_rn[i]) == 0) {
+				rc = m2m_error(rsp, RSC_BAD_REQUEST, "resource name '%s' is reserved", x->nr->rn);
+				goto fail;
+			}
+	}
+	set_str(x->nr->a, "rn", x->nr->rn);
+	set_str(x->nr->a, "ri", x->nr->ri);
+	size_t plen = strlen(parent->path) + 1 + strlen(x->nr->rn) + 1;
+	int depth = 0;
+	for (const char *s = parent->path; *s; s++)
+		depth += *s == '/';
+	if (depth + 1 >= (int)HL_MAX_TREE_DEPTH) {
+		rc = m2m_error(rsp, RSC_BAD_REQUEST, "resource tree deeper than %u levels", HL_MAX_TREE_DEPTH);
+		goto fail;
+	}
+	free(x->nr->path);
+	x->nr->path = malloc(plen);
+	if (!x->nr->path)
+		abort();
+	snprintf(x->nr->path, plen, "%s/%s", parent->path, x->nr->rn);
+	res *clash = NULL;
+	if (c->st->ops->get_path(c->st, x->nr->path, &clash) == STORE_OK) {
+		res_free(&clash);
+		rc = m2m_error(rsp, RSC_CONFLICT, "a resource named %s already exists under %s", x->nr->rn, parent->path);
+		goto fail;
+	}
+	int src = c->st->ops->insert(c->st, x->nr);
+	if (src != STORE_OK) {
+		rc = src == STORE_CONFLICT
+			? m2m_error(rsp, RSC_CONFLICT, "resource %s already exists", x->nr->ri)
+			: m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+		goto fail;
+	}
+	if (x->t->on_created && (rc = x->t->on_created(x)) != 0)
+		goto fail;
+	if (x->parent_changed && core_store_update(c, parent) != 0) {
+		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+		goto fail;
+	}
+	notify_event(c, parent, 3, x->nr, NULL);
+	if (core_commit(c) != STORE_OK) {
+		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store commit failed");
+		goto fail;
+	}
+
+	rsp->location = m2m_strdup(x->nr->path);
+	int rcn = req->rcn >= 0 ? req->rcn : 1;
+	json_t *pc = NULL;
+	if (rcn == 1) {
+		pc = core_repr(x->nr);
+	} else if (rcn == 2) {
+		pc = json_pack("{s:s}", "m2m:uri", x->nr->path);
+	} else if (rcn == 3) {
+		pc = json_pack("{s:{s:o,s:s}}", "m2m:rce", x->t->root, core_attrs_public(x->nr), "uri", x->nr->path);
+	} else if (rcn == 9) {
+		json_t *mod = json_object();
+		diff_added(mod, x->in, x->nr->a);
+		pc = json_pack("{s:o}", x->t->root, mod);
+	}
+	return m2m_ok(rsp, RSC_CREATED, pc);
+fail:
+	core_rollback(c);
+	return rc;
+}
+
+/* ---------- retrieve / discovery ---------- */
+
+static int partial(op_ctx *x, const res *r, json_t *names)
+{
+	const res_type *t = restype_get(r->ty);
+	json_t *o = json_object();
+	size_t i;
+	json_t *n;
+	json_array_foreach(names, i, n) {
+		const char *sn = json_string_value(n);
+		if (!sn || !restype_attr(t, sn)) {
+			json_decref(o);
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute %s is not defined for %s",
+			                 sn ? sn : "?", t->root);
+		}
+		json_t *v = json_object_get(r->a, sn);
+		if (v)
+			json_object_set(o, sn, v);
+	}
+	return m2m_ok(x->rsp, RSC_OK, json_pack("{s:o}", t->root, o));
+}
+
+static int op_discover(op_ctx *x, target *tg, m2m_filter *f)
+{
+	cse *c = x->c;
+	const m2m_request *req = x->req;
+	int rcn = req->rcn >= 0 ? req->rcn : 11;
+	if (rcn != 11 && rcn != 6 && rcn != 1 && rcn != 4 && rcn != 5 && rcn != 8)
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "result content %d is not valid for discovery", rcn);
+	if (rcn != 11 && rcn != 6)
+		rcn = 11; /* discovery answers with references; attributes need a retrieve */
+	bool admin = req->fr && strcmp(req->fr, c->cfg.admin) == 0;
+	bool full_match = f->fo == 2 && f->atr;
+	long want = f->lim >= 0 ? f->lim : (long)HL_MAX_RESULTS;
+	long skip = f->ofst > 1 ? f->ofst - 1 : 0;
+	collect cl = { .max = admin && !f->atr ? (size_t)(want + skip) : HL_MAX_RESULTS * 4 };
+	if (c->st->ops->discover(c->st, tg->r->path, f, collect_visit, &cl) != STORE_OK) {
+		collect_free(&cl);
+		return m2m_error(x->rsp, RSC_INTERNAL_SERVER_ERROR, "discovery failed");
+	}
+	json_t *list = json_array();
+	long got = 0;
+	for (size_t i = 0; i < cl.n && got < want; i++) {
+		res *r = cl.v[i];
+		if (full_match ? !filter_match(f, r->ty, r->a) : !filter_match_atr(f, r->a))
+			continue;
+		if (!admin && !acp_permitted(c, req, r, ACOP_DISCOVERY, 0))
+			continue;
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		got++;
+		char buf[HL_MAX_ID];
+		const char *id = req->drt == 2 ? r->ri : r->path;
+		if (req->drt == 2 && core_is_rel4(x))
+			id = core_to_sp_relative(c, r->ri, buf, sizeof(buf));
+		if (rcn == 6)
+			json_array_append_new(list, json_pack("{s:s,s:i,s:s}", "nm", r->rn, "typ", r->ty, "val", id));
+		else
+			json_array_append_new(list, json_string(id));
+	}
+	collect_free(&cl);
+	if (rcn == 6)
+		return m2m_ok(x->rsp, RSC_OK, json_pack("{s:{s:o}}", "m2m:rrl", "rrf", list));
+	return m2m_ok(x->rsp, RSC_OK, json_pack("{s:o}", "m2m:uril", list));
+}
+
+static int newest_or_oldest(cse *c, const res *cnt, bool newest, res **out)
+{
+	collect cl = { .max = 1 };
+	int rc = c->st->ops->children(c->st, cnt->ri, TY_CIN, newest, 1, collect_visit, &cl);
+	if (rc != STORE_OK || cl.n == 0) {
+		collect_free(&cl);
+		return -1;
+	}
+	*out = cl.v[0];
+	cl.v[0] = NULL;
+	cl.n = 0;
+	collect_free(&cl);
+	return 0;
+}
+
+static int op_retrieve(op_ctx *x, target *tg)
+{
+	cse *c = x->c;
+	const m2m_request *req = x->req;
+	m2m_filter f;
+	char err[256];
+	int prc = filter_parse(req->fc, &f, err, sizeof(err));
+	if (prc != 0) {
+		filter_clear(&f);
+		return m2m_error(x->rsp, prc == -2 ? RSC_NOT_IMPLEMENTED : RSC_BAD_REQUEST, "%s", err);
+	}
+	int rc;
+	if (tg->vr == VR_FOPT) {
+		filter_clear(&f);
+		return grp_fanout(x, tg->r, tg->rest);
+	}
+	if (f.fu == 1) {
+		rc = op_discover(x, tg, &f);
+		filter_clear(&f);
+		return rc;
+	}
+	res *r = tg->r;
+	if (tg->vr == VR_LA || tg->vr == VR_OL) {
+		if (!acp_permitted(c, req, r, ACOP_RETRIEVE, 0)) {
+			filter_clear(&f);
+			return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not retrieve %s",
+			                 req->fr, r->path);
+		}
+		if (json_is_true(json_object_get(r->a, "disr"))) {
+			filter_clear(&f);
+			return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on %s", r->path);
+		}
+		res *ci = NULL;
+		if (newest_or_oldest(c, r, tg->vr == VR_LA, &ci) != 0) {
+			filter_clear(&f);
+			return m2m_error(x->rsp, RSC_NOT_FOUND, "container %s has no content instance", r->path);
+		}
+		res_free(&tg->r);
+		tg->r = r = ci;
+		tg->vr = VR_NONE;
+	} else if (!acp_permitted(c, req, r, ACOP_RETRIEVE, 0)) {
+		filter_clear(&f);
+		return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not retrieve %s",
+		                 req->fr, r->path);
+	}
+	if (r->ty == TY_CIN) {
+		res *p = NULL;
+		if (c->st->ops->get(c->st, r->pi, &p) == STORE_OK && json_is_true(json_object_get(p->a, "disr"))) {
+			res_free(&p);
+			filter_clear(&f);
+			return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on the container");
+		}
+		res_free(&p);
+	}
+	int rcn = req->rcn >= 0 ? req->rcn : 1;
+	if (rcn == 7) {
+		filter_clear(&f);
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "result content 7 applies to announced resources only");
+	}
+	if (rcn != 1 && rcn != 4 && rcn != 5 && rcn != 6 && rcn != 8) {
+		filter_clear(&f);
+		return m2m_error(x->rsp, rcn == 10 || rcn == 12 ? RSC_NOT_IMPLEMENTED : RSC_BAD_REQUEST,
+		                 "result content %d is not valid for retrieve", rcn);
+	}
+	json_t *atrl = req->pc ? json_object_get(req->pc, "m2m:atrl") : NULL;
+	if (!atrl && req->pc)
+		atrl = json_object_get(req->pc, "atrl");
+	if (tg->attr[0] || atrl) {
+		json_t *names = atrl ? json_incref(atrl) : json_pack("[s]", tg->attr);
+		rc = json_is_array(names) ? partial(x, r, names)
+			: m2m_error(x->rsp, RSC_BAD_REQUEST, "attribute list must be a list");
+		json_decref(names);
+		filter_clear(&f);
+		return rc;
+	}
+	if (r->ty == TY_CB) {
+		char now[24];
+		util_now(now);
+		json_object_set_new(r->a, "ctm", json_string(now));
+	}
+	rc = m2m_ok(x->rsp, RSC_OK, content_for_rcn(c, req, r, rcn, &f));
+	filter_clear(&f);
+	return rc;
+}
+
+/* ---------- update ---------- */
+
+static int op_update(op_ctx *x, target *tg)
+{
+	cse *c = x->c;
+	const m2m_request *req = x->req;
+	m2m_response *rsp = x->rsp;
+	if (tg->vr == VR_FOPT)
+		return grp_fanout(x, tg->r, tg->rest);
+	if (tg->vr != VR_NONE)
+		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "update is not allowed on latest/oldest");
+	res *r = tg->r;
+	x->t = restype_get(r->ty);
+	if (!x->t)
+		return m2m_error(rsp, RSC_NOT_IMPLEMENTED, "resource type %d is not supported", r->ty);
+	if (x->t->no_update)
+		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "%s cannot be updated", x->t->root);
+	int rc = unwrap_pc(x, x->t->root);
+	if (rc)
+		return rc;
+	if (req->rcn >= 0 && req->rcn != 0 && req->rcn != 1 && req->rcn != 9)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "result content %d is not valid for update", req->rcn);
+	json_t *acpi = json_object_get(x->in, "acpi");
+	if (acpi && json_object_size(x->in) != 1)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "acpi must be the only attribute in its update");
+	bool ok = acpi ? acp_self_permitted(c, req, r, ACOP_UPDATE)
+		: acp_permitted(c, req, r, ACOP_UPDATE, 0);
+	if (!ok)
+		return m2m_error(rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not update %s", req->fr, r->path);
+	rc = check_attrs(x, false);
+	if (rc)
+		return rc;
+	json_t *etv = json_object_get(x->in, "et");
+	char et[24] = "";
+	if (etv && !json_is_null(etv) && (rc = check_et(x, etv, et)) != 0)
+		return rc;
+
+	x->nr = res_dup(r);
+	x->target = r;
+	x->changed = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(x->in, k, v) {
+		if (json_is_null(v)) {
+			if (strcmp(k, "et") == 0) {
+				char def[24];
+				util_time_from_now(c->cfg.default_et_s * 1000, def);
+				json_object_set_new(x->nr->a, "et", json_string(def));
+			} else {
+				json_object_del(x->nr->a, k);
+			}
+		} else if (strcmp(k, "et") == 0) {
+			json_object_set_new(x->nr->a, "et", json_string(et));
+		} else {
+			json_object_set(x->nr->a, k, v);
+		}
+		json_object_set(x->changed, k, json_object_get(x->nr->a, k) ? json_object_get(x->nr->a, k)
+		                                                             : json_null());
+	}
+	char now[24];
+	util_now(now);
+	set_str(x->nr->a, "lt", now);
+	json_object_set(x->changed, "lt", json_object_get(x->nr->a, "lt"));
+	if (x->t->common & RA_ST) {
+		json_int_t st = json_integer_value(json_object_get(x->nr->a, "st"));
+		json_object_set_new(x->nr->a, "st", json_integer(st + 1));
+		json_object_set(x->changed, "st", json_object_get(x->nr->a, "st"));
+	}
+	if (core_begin(c) != STORE_OK)
+		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+	if (x->t->on_update && (rc = x->t->on_update(x)) != 0)
+		goto fail;
+	if (core_store_update(c, x->nr) != 0) {
+		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+		goto fail;
+	}
+	notify_event(c, x->nr, 1, NULL, x->changed);
+	if (core_commit(c) != STORE_OK) {
+		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store commit failed");
+		goto fail;
+	}
+	int rcn = req->rcn >= 0 ? req->rcn : 1;
+	json_t *pc = NULL;
+	if (rcn == 1) {
+		pc = core_repr(x->nr);
+	} else if (rcn == 9) {
+		json_t *mod = json_object();
+		json_object_foreach(x->changed, k, v)
+			if (!json_object_get(x->in, k))
+				json_object_set(mod, k, v);
+		pc = json_pack("{s:o}", x->t->root, mod);
+	}
+	return m2m_ok(rsp, RSC_UPDATED, pc);
+fail:
+	core_rollback(c);
+	return rc;
+}
+
+/* ---------- delete ---------- */
+
+int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent)
+{
+	collect sub = { .max = (size_t)-1 };
+	/* subscriptions on r hear about its deletion before they go */
+	notify_event(c, r, 2, NULL, NULL);
+	if (c->st->ops->subtree(c->st, r->path, collect_visit, &sub) != STORE_OK) {
+		collect_free(&sub);
+		return -1;
+	}
+	for (size_t i = 0; i < sub.n; i++) {
+		if (sub.v[i]->ty == TY_SUB)
+			notify_sub_deleted(c, sub.v[i]);
+		if (c->st->ops->remove(c->st, sub.v[i]->ri) != STORE_OK) {
+			collect_free(&sub);
+			return -1;
+		}
+	}
+	collect_free(&sub);
+	const res_type *t = restype_get(r->ty);
+	if (r->ty == TY_SUB)
+		notify_sub_deleted(c, r);
+	if (t && t->on_delete && t->on_delete(c, r, fr) != 0)
+		return -1;
+	if (c->st->ops->remove(c->st, r->ri) != STORE_OK)
+		return -1;
+	if (notify_parent) {
+		res *p = NULL;
+		if (c->st->ops->get(c->st, r->pi, &p) == STORE_OK)
+			notify_event(c, p, 4, r, NULL);
+		res_free(&p);
+	}
+	return 0;
+}
+
+static int op_delete(op_ctx *x, target *tg)
+{
+	cse *c = x->c;
+	const m2m_request *req = x->req;
+	m2m_response *rsp = x->rsp;
+	if (tg->vr == VR_FOPT)
+		return grp_fanout(x, tg->r, tg->rest);
+	res *r = tg->r;
+	if (!acp_permitted(c, req, r, ACOP_DELETE, 0))
+		return m2m_error(rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not delete %s", req->fr, r->path);
+	if (tg->vr == VR_LA || tg->vr == VR_OL) {
+		if (json_is_true(json_object_get(r->a, "disr")))
+			return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on %s", r->path);
+		res *ci = NULL;
+		if (newest_or_oldest(c, r, tg->vr == VR_LA, &ci) != 0)
+			return m2m_error(rsp, RSC_NOT_FOUND, "container %s has no content instance", r->path);
+		res_free(&tg->r);
+		tg->r = r = ci;
+		tg->vr = VR_NONE;
+	}
+	const res_type *t = restype_get(r->ty);
+	if (!t || t->no_delete)
+		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "resource %s cannot be deleted", r->path);
+	int rcn = req->rcn >= 0 ? req->rcn : 0;
+	if (rcn != 0 && rcn != 1 && rcn != 4 && rcn != 5 && rcn != 6 && rcn != 8)
+		return m2m_error(rsp, RSC_BAD_REQUEST, "result content %d is not valid for delete", rcn);
+	m2m_filter f;
+	char err[256];
+	if (filter_parse(NULL, &f, err, sizeof(err)) != 0)
+		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "%s", err);
+	json_t *pc = rcn ? content_for_rcn(c, req, r, rcn, &f) : NULL;
+	filter_clear(&f);
+	if (core_begin(c) != STORE_OK) {
+		json_decref(pc);
+		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+	}
+	if (core_delete_tree(c, r, req->fr, true) != 0 || core_commit(c) != STORE_OK) {
+		core_rollback(c);
+		json_decref(pc);
+		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "delete failed");
+	}
+	return m2m_ok(rsp, RSC_DELETED, pc);
+}
+
+/* ---------- notify ---------- */
+
+static int op_notify(op_ctx *x, target *tg)
+{
+	cse *c = x->c;
+	const m2m_request *req = x->req;
+	res *r = tg->r;
+	if (!req->pc)
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "notify without content");
+	if (r->ty == TY_CB)
+		return m2m_ok(x->rsp, RSC_OK, NULL);
+	if (r->ty != TY_AE)
+		return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "notify is only allowed to a CSEBase or an AE");
+	if (!acp_permitted(c, req, r, ACOP_NOTIFY, 0))
+		return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not notify %s", req->fr, r->path);
+	json_t *poa = json_object_get(r->a, "poa");
+	size_t i;
+	json_t *u;
+	json_array_foreach(poa, i, u) {
+		m2m_response fw;
+		m2m_response_init(&fw);
+		if (transport_send(json_string_value(u), req, &fw, HL_NOTIFY_TIMEOUT_MS) == 0) {
+			m2m_ok(x->rsp, fw.rsc, fw.pc);
+			fw.pc = NULL;
+			m2m_response_clear(&fw);
+			return x->rsp->rsc;
+		}
+		m2m_response_clear(&fw);
+	}
+	return m2m_error(x->rsp, RSC_TARGET_NOT_REACHABLE, "AE %s cannot be reached", r->ri);
+}
+
+/* ---------- dispatch ---------- */
+
+int core_internal_request(cse *c, const m2m_request *req, m2m_response *rsp)
+{
+	op_ctx x;
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.req = req;
+	x.rsp = rsp;
+	if (validate_primitive(c, req, &x, rsp) != 0)
+		return rsp->rsc;
+	target tg;
+	memset(&tg, 0, sizeof(tg));
+	if (resolve(c, req->to, &tg, rsp) != 0)
+		return rsp->rsc;
+	switch (req->op) {
+	case M2M_OP_CREATE: op_create(&x, &tg); break;
+	case M2M_OP_RETRIEVE: op_retrieve(&x, &tg); break;
+	case M2M_OP_UPDATE: op_update(&x, &tg); break;
+	case M2M_OP_DELETE: op_delete(&x, &tg); break;
+	case M2M_OP_NOTIFY: op_notify(&x, &tg); break;
+	default: m2m_error(rsp, RSC_BAD_REQUEST, "invalid operation"); break;
+	}
+	if (x.target != tg.r)
+		res_free(&x.target);
+	res_free(&x.nr);
+	json_decref(x.changed);
+	target_clear(&tg);
+	return rsp->rsc;
+}
+
+void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
+{
+	free(rsp->rqi);
+	rsp->rqi = m2m_strdup(req->rqi ? req->rqi : "");
+	free(rsp->rvi);
+	rsp->rvi = m2m_strdup(req->rvi);
+	free(rsp->fr);
+	rsp->fr = m2m_strdup(c->csi);
+	free(rsp->to);
+	rsp->to = m2m_strdup(req->fr);
+	pthread_mutex_lock(&c->lock);
+	core_internal_request(c, req, rsp);
+	pthread_mutex_unlock(&c->lock);
+	if (rsp->rsc == 0)
+		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "request was not answered");
+	log_debug("%d %s %s from %s -> %d", req->op, req->to ? req->to : "", req->rqi ? req->rqi : "",
+	          req->fr ? req->fr : "-", rsp->rsc);
+}
+
+const cse_config *cse_cfg(const cse *c)
+{
+	return &c->cfg;
+}
+
+/* ---------- lifecycle ---------- */
+
+static const int srt_list[] = { TY_ACP, TY_AE, TY_CNT, TY_CIN, TY_CB, TY_GRP, TY_CSR, TY_SUB };
+
+static int ensure_cse_base(cse *c)
+{
+	store *st = c->st;
+	char *v = NULL;
+	if (st->ops->meta_get(st, "cse_id", &v) == STORE_OK) {
+		int same = strcmp(v, c->cfg.cse_id) == 0;
+		free(v);
+		v = NULL;
+		if (!same) {
+			log_error("database belongs to another CSE-ID; refusing to start as /%s", c->cfg.cse_id);
+			return -1;
+		}
+		if (st->ops->meta_get(st, "cse_rn", &v) == STORE_OK) {
+			same = strcmp(v, c->cfg.cse_rn) == 0;
+			free(v);
+			if (!same) {
+				log_error("database holds a CSEBase with another name; refusing to start as %s",
+				          c->cfg.cse_rn);
+				return -1;
+			}
+		}
+	}
+	res *cb = NULL;
+	int rc = st->ops->get(st, c->cb_ri, &cb);
+	json_t *srt = json_array();
+	for (size_t i = 0; i < sizeof(srt_list) / sizeof(srt_list[0]); i++)
+		json_array_append_new(srt, json_integer(srt_list[i]));
+	json_t *dyn = json_pack("{s:s,s:i,s:o,s:[s],s:[s,s,s],s:[s,s]}", "csi", c->csi, "cst", c->cfg.cse_type,
+	                        "srt", srt, "poa", c->cfg.poa, "srv", "2a", "3", "4", "csz",
+	                        "application/json", "application/vnd.onem2m-res+json");
+	if (rc == STORE_OK) {
+		json_object_update(cb->a, dyn); /* configuration may have changed poa etc. */
+		json_decref(dyn);
+		rc = st->ops->update(st, cb);
+		res_free(&cb);
+		return rc == STORE_OK ? 0 : -1;
+	}
+	if (rc != STORE_NOTFOUND) {
+		json_decref(dyn);
+		return -1;
+	}
+	char now[24];
+	util_now(now);
+	json_t *a = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s}", "ty", TY_CB, "ri", c->cb_ri, "rn", c->cfg.cse_rn,
+	                      "pi", "", "ct", now, "lt", now);
+	json_object_update(a, dyn);
+	json_decref(dyn);
+	json_object_set_new(a, HA_ORIG, json_string(c->cfg.admin));
+	cb = res_new(TY_CB, c->cb_ri, "", c->cfg.cse_rn, c->cfg.cse_rn, a);
+	json_decref(a);
+	rc = st->ops->begin(st);
+	if (rc == STORE_OK)
+		rc = st->ops->insert(st, cb);
+	if (rc == STORE_OK)
+		rc = st->ops->meta_set(st, "cse_id", c->cfg.cse_id);
+	if (rc == STORE_OK)
+		rc = st->ops->meta_set(st, "cse_rn", c->cfg.cse_rn);
+	if (rc == STORE_OK)
+		rc = st->ops->commit(st);
+	else
+		st->ops->rollback(st);
+	res_free(&cb);
+	if (rc == STORE_OK)
+		log_info("created CSEBase %s (%s)", c->cfg.cse_rn, c->csi);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+static void reap_once(cse *c)
+{
+	char now[24];
+	util_now(now);
+	collect cl = { .max = 256 };
+	pthread_mutex_lock(&c->lock);
+	if (c->st->ops->expired(c->st, now, 256, collect_visit, &cl) == STORE_OK) {
+		for (size_t i = 0; i < cl.n; i++) {
+			res *r = NULL;
+			/* an earlier deletion in this batch may have removed it */
+			if (c->st->ops->get(c->st, cl.v[i]->ri, &r) != STORE_OK)
+				continue;
+			if (core_begin(c) == STORE_OK) {
+				if (core_delete_tree(c, r, NULL, true) == 0 && core_commit(c) == STORE_OK)
+					log_debug("expired %s", r->path);
+				else
+					core_rollback(c);
+			}
+			res_free(&r);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	collect_free(&cl);
+}
+
+static void *reaper_main(void *arg)
+{
+	cse *c = arg;
+	pthread_mutex_lock(&c->reaper_mx);
+	while (!c->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->reaper_cv, &c->reaper_mx, &ts);
+		if (c->stopping)
+			break;
+		pthread_mutex_unlock(&c->reaper_mx);
+		reap_once(c);
+		pthread_mutex_lock(&c->reaper_mx);
+	}
+	pthread_mutex_unlock(&c->reaper_mx);
+	return NULL;
+}
+
+int cse_open(cse **out, const cse_config *cfg)
+{
+	cse *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -1;
+	c->cfg = *cfg; /* strings stay owned by the caller until cse_close() */
+	snprintf(c->csi, sizeof(c->csi), "/%s", cfg->cse_id);
+	snprintf(c->cb_ri, sizeof(c->cb_ri), "%s", cfg->cse_id);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->reaper_mx, NULL);
+	pthread_cond_init(&c->reaper_cv, NULL);
+	if (store_sqlite_open(cfg->db_path, &c->st) != STORE_OK) {
+		log_error("cannot open the store at %s", cfg->db_path);
+		goto fail;
+	}
+	if (ensure_cse_base(c) != 0)
+		goto fail;
+	if (notifier_start(&c->nt, c, 4) != 0)
+		goto fail;
+	if (pthread_create(&c->reaper, NULL, reaper_main, c) != 0)
+		goto fail;
+	c->reaper_started = true;
+	*out = c;
+	return 0;
+fail:
+	cse_close(&c);
+	return -1;
+}
+
+void cse_close(cse **cp)
+{
+	if (!cp || !*cp)
+		return;
+	cse *c = *cp;
+	pthread_mutex_lock(&c->reaper_mx);
+	c->stopping = true;
+	pthread_cond_broadcast(&c->reaper_cv);
+	pthread_mutex_unlock(&c->reaper_mx);
+	if (c->reaper_started)
+		pthread_join(c->reaper, NULL);
+	notifier_stop(&c->nt);
+	pthread_mutex_lock(&c->lock);
+	store_close(&c->st);
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->reaper_mx);
+	pthread_cond_destroy(&c->reaper_cv);
+	free(c);
+	*cp = NULL;
+}

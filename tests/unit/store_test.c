@@ -1,0 +1,678 @@
+/*
+ * store_test.c - the SQLite store (cse/store_sqlite.c) through store.h.
+ *
+ * Each test opens a fresh database file in its own temporary directory.
+ * Discovery is checked as a table: filter criteria in (JSON, parsed by
+ * filter_parse()), the resource ids visited in order out.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cse/log.h"
+#include "cse/store.h"
+
+typedef struct fixture {
+	char dir[64];
+	char path[96];
+	store *s;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/hearth-store-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/t.db", fx->dir);
+	assert_int_equal(store_sqlite_open(fx->path, &fx->s), STORE_OK);
+	assert_non_null(fx->s);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *fx = *state;
+	char p[128];
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+
+	store_close(&fx->s);
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", fx->path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static void reopen(fixture *fx)
+{
+	store_close(&fx->s);
+	assert_null(fx->s);
+	assert_int_equal(store_sqlite_open(fx->path, &fx->s), STORE_OK);
+}
+
+static res *mk(int ty, const char *ri, const char *pi, const char *path, const char *attrs)
+{
+	json_error_t e;
+	json_t *a = json_loads(attrs, JSON_ALLOW_NUL, &e);
+	const char *rn = strrchr(path, '/');
+	res *r;
+
+	assert_non_null(a);
+	r = res_new(ty, ri, pi, rn ? rn + 1 : path, path, a);
+	json_decref(a);
+	assert_non_null(r);
+	return r;
+}
+
+static int put(store *s, int ty, const char *ri, const char *pi, const char *path,
+               const char *attrs)
+{
+	res *r = mk(ty, ri, pi, path, attrs);
+	int rc = s->ops->insert(s, r);
+
+	if (rc == STORE_OK)
+		assert_true(r->seq > 0);
+	res_free(&r);
+	return rc;
+}
+
+/* Visitor that appends each ri, comma separated. */
+typedef struct collect {
+	char buf[1024];
+	int stop_after;  /* > 0: return 1 after that many; < 0: return -1 at once */
+	int n;
+} collect;
+
+static int collect_ri(void *ctx, const res *r)
+{
+	collect *c = ctx;
+	size_t len = strlen(c->buf);
+
+	snprintf(c->buf + len, sizeof(c->buf) - len, "%s%s", len ? "," : "", r->ri);
+	c->n++;
+	if (c->stop_after < 0)
+		return -1;
+	return c->stop_after > 0 && c->n >= c->stop_after ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_insert_get(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	res *r = mk(3, "cnt1", "ae1", "cse-in/ae1/cnt1",
+	            "{\"ri\":\"cnt1\",\"pi\":\"ae1\",\"rn\":\"cnt1\",\"ty\":3,"
+	            "\"ct\":\"20250101T000000\",\"lbl\":[\"x\"],\"mni\":10,\"f\":1.5,"
+	            "\"u\":\"\\u00e9\",\"nul\":\"a\\u0000b\"}");
+	res *got = NULL;
+
+	assert_int_equal(s->ops->insert(s, r), STORE_OK);
+	assert_true(r->seq > 0);
+
+	assert_int_equal(s->ops->get(s, "cnt1", &got), STORE_OK);
+	assert_non_null(got);
+	assert_int_equal(got->ty, 3);
+	assert_string_equal(got->ri, "cnt1");
+	assert_string_equal(got->pi, "ae1");
+	assert_string_equal(got->rn, "cnt1");
+	assert_string_equal(got->path, "cse-in/ae1/cnt1");
+	assert_true(got->seq == r->seq);
+	assert_true(json_equal(got->a, r->a));
+	res_free(&got);
+	assert_null(got);
+
+	assert_int_equal(s->ops->get_path(s, "cse-in/ae1/cnt1", &got), STORE_OK);
+	assert_string_equal(got->ri, "cnt1");
+	res_free(&got);
+
+	assert_int_equal(s->ops->get(s, "nope", &got), STORE_NOTFOUND);
+	assert_null(got);
+	assert_int_equal(s->ops->get_path(s, "cse-in/nope", &got), STORE_NOTFOUND);
+	assert_null(got);
+
+	/* seq grows in creation order */
+	res *r2 = mk(4, "cin1", "cnt1", "cse-in/ae1/cnt1/cin1", "{\"con\":\"x\"}");
+	assert_int_equal(s->ops->insert(s, r2), STORE_OK);
+	assert_true(r2->seq > r->seq);
+	res_free(&r2);
+	res_free(&r);
+}
+
+static void test_conflict(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	res *got = NULL;
+
+	assert_int_equal(put(s, 2, "ae1", "cb", "cse-in/ae1", "{\"v\":1}"), STORE_OK);
+	/* same path, other ri */
+	assert_int_equal(put(s, 2, "ae2", "cb", "cse-in/ae1", "{\"v\":2}"), STORE_CONFLICT);
+	/* same ri, other path */
+	assert_int_equal(put(s, 2, "ae1", "cb", "cse-in/ae9", "{\"v\":3}"), STORE_CONFLICT);
+	assert_int_equal(s->ops->get(s, "ae2", &got), STORE_NOTFOUND);
+	assert_int_equal(s->ops->get_path(s, "cse-in/ae9", &got), STORE_NOTFOUND);
+	assert_int_equal(s->ops->get(s, "ae1", &got), STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(got->a, "v")), 1);
+	res_free(&got);
+
+	/* a conflict inside a transaction leaves the transaction usable */
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	assert_int_equal(put(s, 2, "ae3", "cb", "cse-in/ae3", "{\"lbl\":[\"k\"]}"), STORE_OK);
+	assert_int_equal(put(s, 2, "ae4", "cb", "cse-in/ae3", "{\"lbl\":[\"k\"]}"), STORE_CONFLICT);
+	assert_int_equal(s->ops->commit(s), STORE_OK);
+	assert_int_equal(s->ops->get(s, "ae3", &got), STORE_OK);
+	res_free(&got);
+	assert_int_equal(s->ops->get(s, "ae4", &got), STORE_NOTFOUND);
+
+	/* incomplete resources are refused */
+	res *bad = res_new(2, "x", NULL, "x", "cse-in/x", NULL);
+	assert_int_equal(s->ops->insert(s, bad), STORE_ERROR);
+	res_free(&bad);
+}
+
+static int discover_json(store *s, const char *root, const char *fc, collect *c)
+{
+	m2m_filter f;
+	char err[128];
+	json_error_t je;
+	json_t *j = json_loads(fc, 0, &je);
+	int rc;
+
+	assert_non_null(j);
+	assert_int_equal(filter_parse(j, &f, err, sizeof(err)), 0);
+	json_decref(j);
+	memset(c, 0, sizeof(*c));
+	rc = s->ops->discover(s, root, &f, collect_ri, c);
+	filter_clear(&f);
+	return rc;
+}
+
+static void test_update(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+	res *r = mk(3, "cnt1", "cb", "cse-in/cnt1",
+	            "{\"lbl\":[\"old\"],\"et\":\"20300101T000000\",\"st\":0,\"cs\":1}");
+	res *got = NULL;
+
+	assert_int_equal(s->ops->insert(s, r), STORE_OK);
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":[\"old\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "cnt1");
+
+	json_decref(r->a);
+	r->a = json_pack("{s:[s,s], s:s, s:i, s:i, s:s}", "lbl", "new", "new2",
+	                 "et", "20200101T000000", "st", 5, "cs", 7, "cnf", "text/plain:0");
+	assert_non_null(r->a);
+	assert_int_equal(s->ops->update(s, r), STORE_OK);
+
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":[\"old\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "");
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":[\"new2\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "cnt1");
+	assert_int_equal(discover_json(s, "cse-in", "{\"stb\":5,\"sza\":7,\"cty\":\"text/plain\"}", &c),
+	                 STORE_OK);
+	assert_string_equal(c.buf, "cnt1");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->expired(s, "20250101T000000", -1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "cnt1");
+
+	assert_int_equal(s->ops->get(s, "cnt1", &got), STORE_OK);
+	assert_true(json_equal(got->a, r->a));
+	assert_true(got->seq == r->seq);
+	res_free(&got);
+
+	res *ghost = mk(3, "ghost", "cb", "cse-in/ghost", "{}");
+	assert_int_equal(s->ops->update(s, ghost), STORE_NOTFOUND);
+	res_free(&ghost);
+	res_free(&r);
+}
+
+static void test_remove(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+	res *got = NULL;
+
+	assert_int_equal(put(s, 2, "ae1", "cb", "cse-in/ae1", "{\"lbl\":[\"l\"]}"), STORE_OK);
+	assert_int_equal(s->ops->remove(s, "ae1"), STORE_OK);
+	assert_int_equal(s->ops->get(s, "ae1", &got), STORE_NOTFOUND);
+	assert_int_equal(s->ops->remove(s, "ae1"), STORE_NOTFOUND);
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":\"l\"}", &c), STORE_OK);
+	assert_string_equal(c.buf, "");
+	/* the path and ri are free again, and the new row gets a new seq */
+	assert_int_equal(put(s, 2, "ae1", "cb", "cse-in/ae1", "{\"lbl\":[\"m\"]}"), STORE_OK);
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":[\"l\",\"m\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "ae1");
+}
+
+static void test_children(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+
+	assert_int_equal(put(s, 3, "cnt", "ae", "cse-in/ae/cnt", "{}"), STORE_OK);
+	assert_int_equal(put(s, 4, "i1", "cnt", "cse-in/ae/cnt/i1", "{}"), STORE_OK);
+	assert_int_equal(put(s, 23, "sub", "cnt", "cse-in/ae/cnt/sub", "{}"), STORE_OK);
+	assert_int_equal(put(s, 4, "i2", "cnt", "cse-in/ae/cnt/i2", "{}"), STORE_OK);
+	assert_int_equal(put(s, 4, "i3", "cnt", "cse-in/ae/cnt/i3", "{}"), STORE_OK);
+	assert_int_equal(put(s, 4, "x1", "other", "cse-in/ae/other/x1", "{}"), STORE_OK);
+
+	static const struct {
+		int ty;
+		bool desc;
+		long limit;
+		const char *want;
+	} cases[] = {
+		{ 0, false, -1, "i1,sub,i2,i3" },
+		{ 0, true, -1, "i3,i2,sub,i1" },
+		{ 0, false, 2, "i1,sub" },
+		{ 4, false, -1, "i1,i2,i3" },
+		{ 4, true, 1, "i3" },
+		{ 23, false, -1, "sub" },
+		{ 2, false, -1, "" },
+		{ 4, false, 0, "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(s->ops->children(s, "cnt", cases[i].ty, cases[i].desc,
+		                                  cases[i].limit, collect_ri, &c), STORE_OK);
+		if (strcmp(c.buf, cases[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, c.buf, cases[i].want);
+	}
+
+	/* visitor stop and abort */
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 2;
+	assert_int_equal(s->ops->children(s, "cnt", 0, false, -1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "i1,sub");
+	memset(&c, 0, sizeof(c));
+	c.stop_after = -1;
+	assert_int_equal(s->ops->children(s, "cnt", 0, false, -1, collect_ri, &c), STORE_ERROR);
+	assert_string_equal(c.buf, "i1");
+	/* and the statement is reusable afterwards */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->children(s, "cnt", 0, false, -1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "i1,sub,i2,i3");
+}
+
+static void test_subtree(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+
+	assert_int_equal(put(s, 5, "cb", "", "cse-in", "{}"), STORE_OK);
+	assert_int_equal(put(s, 2, "ae1", "cb", "cse-in/ae1", "{}"), STORE_OK);
+	assert_int_equal(put(s, 2, "ae10", "cb", "cse-in/ae10", "{}"), STORE_OK);
+	assert_int_equal(put(s, 2, "ae1x", "cb", "cse-in/ae1-x", "{}"), STORE_OK);
+	assert_int_equal(put(s, 3, "c1", "ae1", "cse-in/ae1/c1", "{}"), STORE_OK);
+	assert_int_equal(put(s, 3, "c2", "ae1", "cse-in/ae1/c2", "{}"), STORE_OK);
+	assert_int_equal(put(s, 4, "i1", "c1", "cse-in/ae1/c1/i1", "{}"), STORE_OK);
+	assert_int_equal(put(s, 4, "i2", "c2", "cse-in/ae1/c2/i2", "{}"), STORE_OK);
+	assert_int_equal(put(s, 3, "c10", "ae10", "cse-in/ae10/c", "{}"), STORE_OK);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->subtree(s, "cse-in/ae1", collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "i2,i1,c2,c1");
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->subtree(s, "cse-in", collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "i2,i1,c10,c2,c1,ae1x,ae10,ae1");
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->subtree(s, "cse-in/ae1/c1/i1", collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "");
+
+	/* deleting in visiting order empties the subtree */
+	static const char *const order[] = { "i2", "i1", "c2", "c1" };
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(s->ops->remove(s, order[i]), STORE_OK);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->subtree(s, "cse-in", collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "c10,ae1x,ae10,ae1");
+}
+
+/* The discovery fixture: insertion order = seq order. */
+static void discovery_tree(store *s)
+{
+	static const struct {
+		int ty;
+		const char *ri, *pi, *path, *a;
+	} rows[] = {
+		{ 5, "cb", "", "cse-in", "{\"ct\":\"20241231T000000\"}" },
+		{ 2, "ae1", "cb", "cse-in/ae1",
+		  "{\"ct\":\"20250101T000000\",\"lt\":\"20250105T000000\","
+		  "\"et\":\"20260101T000000\",\"lbl\":[\"a\"]}" },
+		{ 3, "cnt1", "ae1", "cse-in/ae1/cnt1",
+		  "{\"ct\":\"20250102T000000\",\"lt\":\"20250102T000000\","
+		  "\"et\":\"20250601T000000\",\"st\":3,\"lbl\":[\"b\",\"a\"]}" },
+		{ 4, "cin1", "cnt1", "cse-in/ae1/cnt1/cin1",
+		  "{\"ct\":\"20250103T000000\",\"lt\":\"20250103T000000\","
+		  "\"et\":\"20250301T000000\",\"st\":0,\"cs\":10,\"cnf\":\"text/plain:0\","
+		  "\"lbl\":[\"c\"]}" },
+		{ 4, "cin2", "cnt1", "cse-in/ae1/cnt1/cin2",
+		  "{\"ct\":\"20250104T000000,250\",\"lt\":\"20250104T000000.25\","
+		  "\"et\":\"20250401T000000\",\"st\":0,\"cs\":100,"
+		  "\"cnf\":\"application/json\"}" },
+		{ 2, "ae10", "cb", "cse-in/ae10",
+		  "{\"ct\":\"20250105T000000\",\"lt\":\"20250105T000000\",\"lbl\":[\"b\"]}" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_int_equal(put(s, rows[i].ty, rows[i].ri, rows[i].pi, rows[i].path,
+		                     rows[i].a), STORE_OK);
+}
+
+static void test_discover(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+	static const struct {
+		const char *root, *fc, *want;
+	} cases[] = {
+		{ "cse-in", "{}", "ae1,cnt1,cin1,cin2,ae10" },
+		{ "cse-in", "{\"fu\":1}", "ae1,cnt1,cin1,cin2,ae10" },
+		{ "cse-in/ae1", "{}", "cnt1,cin1,cin2" },
+		{ "cse-in/ae1/cnt1/cin1", "{}", "" },
+		{ "cse-in/nothing", "{}", "" },
+		/* ty */
+		{ "cse-in", "{\"ty\":[4]}", "cin1,cin2" },
+		{ "cse-in", "{\"ty\":4}", "cin1,cin2" },
+		{ "cse-in", "{\"ty\":[2,3]}", "ae1,cnt1,ae10" },
+		{ "cse-in", "{\"ty\":[9]}", "" },
+		/* lbl */
+		{ "cse-in", "{\"lbl\":[\"a\"]}", "ae1,cnt1" },
+		{ "cse-in", "{\"lbl\":[\"c\",\"b\"]}", "cnt1,cin1,ae10" },
+		{ "cse-in", "{\"lbl\":\"zz\"}", "" },
+		/* cra / crb: ct >= cra, ct < crb (stored ct normalised) */
+		{ "cse-in", "{\"cra\":\"20250103T000000\"}", "cin1,cin2,ae10" },
+		{ "cse-in", "{\"cra\":\"20250104T000000,3\"}", "ae10" },
+		{ "cse-in", "{\"cra\":\"20250104T000000,25\"}", "cin2,ae10" },
+		{ "cse-in", "{\"crb\":\"20250103T000000\"}", "ae1,cnt1" },
+		{ "cse-in", "{\"cra\":\"20250102T000000\",\"crb\":\"20250104T000000\"}", "cnt1,cin1" },
+		/* ms / us: lt >= ms, lt < us */
+		{ "cse-in", "{\"ms\":\"20250105T000000\"}", "ae1,ae10" },
+		{ "cse-in", "{\"us\":\"20250103T000000\"}", "cnt1" },
+		{ "cse-in", "{\"us\":\"20250104T000000.250001\"}", "cnt1,cin1,cin2" },
+		/* sts / stb: st < sts, st >= stb; no st, no match */
+		{ "cse-in", "{\"sts\":1}", "cin1,cin2" },
+		{ "cse-in", "{\"stb\":1}", "cnt1" },
+		{ "cse-in", "{\"stb\":0}", "cnt1,cin1,cin2" },
+		/* exa / exb: et >= exa, et < exb; no et, no match */
+		{ "cse-in", "{\"exa\":\"20250501T000000\"}", "ae1,cnt1" },
+		{ "cse-in", "{\"exb\":\"20250315T000000\"}", "cin1" },
+		{ "cse-in", "{\"exa\":\"20250301T000000\"}", "ae1,cnt1,cin1,cin2" },
+		/* sza / szb: cs >= sza, cs < szb */
+		{ "cse-in", "{\"sza\":50}", "cin2" },
+		{ "cse-in", "{\"sza\":10}", "cin1,cin2" },
+		{ "cse-in", "{\"szb\":50}", "cin1" },
+		/* cty: media type of cnf */
+		{ "cse-in", "{\"cty\":[\"text/plain\"]}", "cin1" },
+		{ "cse-in", "{\"cty\":[\"application/json\",\"text/plain\"]}", "cin1,cin2" },
+		{ "cse-in", "{\"cty\":\"text/plain:0\"}", "" },
+		/* lvl */
+		{ "cse-in", "{\"lvl\":1}", "ae1,ae10" },
+		{ "cse-in", "{\"lvl\":2}", "ae1,cnt1,ae10" },
+		{ "cse-in", "{\"lvl\":0}", "" },
+		{ "cse-in/ae1", "{\"lvl\":1}", "cnt1" },
+		{ "cse-in/ae1", "{\"lvl\":1,\"ty\":4}", "" },
+		/* AND (default) */
+		{ "cse-in", "{\"ty\":[4],\"sza\":50}", "cin2" },
+		{ "cse-in", "{\"lbl\":[\"a\"],\"ty\":[3]}", "cnt1" },
+		{ "cse-in", "{\"fo\":1,\"ty\":[2],\"sza\":50}", "" },
+		/* OR */
+		{ "cse-in", "{\"fo\":2,\"ty\":[2],\"sza\":50}", "ae1,cin2,ae10" },
+		{ "cse-in", "{\"fo\":2,\"lbl\":\"c\",\"exa\":\"20250501T000000\"}", "ae1,cnt1,cin1" },
+		{ "cse-in", "{\"fo\":2,\"lvl\":1,\"ty\":[4],\"lbl\":\"b\"}", "ae10" },
+		/* atr is the caller's: with AND the rest still applies, with OR
+		   nothing does */
+		{ "cse-in", "{\"ty\":[4],\"atr\":[{\"nm\":\"rn\",\"val\":\"x\"}]}", "cin1,cin2" },
+		{ "cse-in", "{\"fo\":2,\"ty\":[4],\"atr\":[{\"nm\":\"rn\",\"val\":\"x\"}]}",
+		  "ae1,cnt1,cin1,cin2,ae10" },
+		{ "cse-in", "{\"fo\":2,\"lvl\":1,\"ty\":[4],\"atr\":{\"nm\":\"rn\",\"val\":\"x\"}}",
+		  "ae1,ae10" },
+	};
+
+	discovery_tree(s);
+	for (int pass = 0; pass < 2; pass++) { /* second pass: cached statements */
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			assert_int_equal(discover_json(s, cases[i].root, cases[i].fc, &c), STORE_OK);
+			if (strcmp(c.buf, cases[i].want) != 0)
+				fail_msg("case %zu (%s under %s): got '%s', want '%s'", i,
+				         cases[i].fc, cases[i].root, c.buf, cases[i].want);
+		}
+	}
+}
+
+/* More query shapes than the statement cache holds, then the first again. */
+static void test_discover_cache(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+	char fc[1024];
+
+	discovery_tree(s);
+	for (int n = 1; n <= (int)HL_MAX_FILTER_VALS; n++) {
+		for (int fo = 1; fo <= 2; fo++) {
+			size_t len = (size_t)snprintf(fc, sizeof(fc), "{\"fo\":%d,\"lbl\":[", fo);
+			for (int k = 0; k < n; k++)
+				len += (size_t)snprintf(fc + len, sizeof(fc) - len, "%s\"%c\"",
+				                        k ? "," : "", k == n - 1 ? 'a' : 'z');
+			snprintf(fc + len, sizeof(fc) - len, "]}");
+			assert_int_equal(discover_json(s, "cse-in", fc, &c), STORE_OK);
+			if (strcmp(c.buf, "ae1,cnt1") != 0)
+				fail_msg("%s: got '%s'", fc, c.buf);
+		}
+	}
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":[\"a\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "ae1,cnt1");
+}
+
+static void test_expired(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+
+	discovery_tree(s);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->expired(s, "20250415T000000", -1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "cin1,cin2");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->expired(s, "20250415T000000,000000", 1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "cin1");
+	memset(&c, 0, sizeof(c));
+	/* et < now, strictly */
+	assert_int_equal(s->ops->expired(s, "20250301T000000", -1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->expired(s, "20991231T235959", -1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "cin1,cin2,cnt1,ae1");
+}
+
+static void test_meta(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	char *v = (char *)"unchanged";
+
+	assert_int_equal(s->ops->meta_get(s, "k", &v), STORE_NOTFOUND);
+	assert_null(v);
+	assert_int_equal(s->ops->meta_set(s, "k", "one"), STORE_OK);
+	assert_int_equal(s->ops->meta_get(s, "k", &v), STORE_OK);
+	assert_string_equal(v, "one");
+	free(v);
+	assert_int_equal(s->ops->meta_set(s, "k", "two"), STORE_OK);
+	assert_int_equal(s->ops->meta_set(s, "empty", ""), STORE_OK);
+	reopen(fx);
+	s = fx->s;
+	assert_int_equal(s->ops->meta_get(s, "k", &v), STORE_OK);
+	assert_string_equal(v, "two");
+	free(v);
+	assert_int_equal(s->ops->meta_get(s, "empty", &v), STORE_OK);
+	assert_string_equal(v, "");
+	free(v);
+}
+
+static void test_transactions(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	res *got = NULL;
+
+	assert_int_equal(s->ops->commit(s), STORE_ERROR);       /* no begin */
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	assert_int_equal(s->ops->begin(s), STORE_ERROR);        /* nested */
+	assert_int_equal(put(s, 2, "kept", "cb", "cse-in/kept", "{\"lbl\":[\"t\"]}"), STORE_OK);
+	assert_int_equal(s->ops->commit(s), STORE_OK);
+
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	assert_int_equal(put(s, 2, "gone", "cb", "cse-in/gone", "{\"lbl\":[\"t\"]}"), STORE_OK);
+	assert_int_equal(s->ops->remove(s, "kept"), STORE_OK);
+	assert_int_equal(s->ops->rollback(s), STORE_OK);
+	assert_int_equal(s->ops->rollback(s), STORE_OK);        /* harmless */
+
+	assert_int_equal(s->ops->get(s, "gone", &got), STORE_NOTFOUND);
+	assert_int_equal(s->ops->get(s, "kept", &got), STORE_OK);
+	res_free(&got);
+
+	/* written outside begin/commit: its own durable transaction */
+	assert_int_equal(put(s, 2, "auto", "cb", "cse-in/auto", "{\"lbl\":[\"t\"]}"), STORE_OK);
+	reopen(fx);
+	s = fx->s;
+	assert_int_equal(s->ops->get(s, "auto", &got), STORE_OK);
+	res_free(&got);
+	assert_int_equal(s->ops->get_path(s, "cse-in/kept", &got), STORE_OK);
+	res_free(&got);
+	assert_int_equal(s->ops->get(s, "gone", &got), STORE_NOTFOUND);
+
+	/* a transaction left open at close is rolled back */
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	assert_int_equal(put(s, 2, "open", "cb", "cse-in/open", "{}"), STORE_OK);
+	reopen(fx);
+	s = fx->s;
+	assert_int_equal(s->ops->get(s, "open", &got), STORE_NOTFOUND);
+}
+
+static void test_persistence(void **state)
+{
+	fixture *fx = *state;
+	collect c;
+	int64_t seq_before;
+	res *got = NULL;
+
+	discovery_tree(fx->s);
+	assert_int_equal(fx->s->ops->get(fx->s, "ae10", &got), STORE_OK);
+	seq_before = got->seq;
+	res_free(&got);
+	reopen(fx);
+	assert_int_equal(discover_json(fx->s, "cse-in", "{\"lbl\":[\"b\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "cnt1,ae10");
+	/* seq keeps growing after a reopen, even when the newest row is gone */
+	assert_int_equal(fx->s->ops->remove(fx->s, "ae10"), STORE_OK);
+	reopen(fx);
+	res *r = mk(2, "ae11", "cb", "cse-in/ae11", "{}");
+	assert_int_equal(fx->s->ops->insert(fx->s, r), STORE_OK);
+	assert_true(r->seq > seq_before);
+	res_free(&r);
+}
+
+/* A committed write survives kill -9 of the writing process. */
+static void test_kill9(void **state)
+{
+	fixture *fx = *state;
+	int fds[2];
+	pid_t pid;
+	char b;
+	res *got = NULL;
+
+	store_close(&fx->s);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		store *s = NULL;
+		close(fds[0]);
+		if (store_sqlite_open(fx->path, &s) != STORE_OK ||
+		    put(s, 2, "solo", "cb", "cse-in/solo", "{}") != STORE_OK ||
+		    s->ops->begin(s) != STORE_OK ||
+		    put(s, 2, "tx", "cb", "cse-in/tx", "{}") != STORE_OK ||
+		    s->ops->commit(s) != STORE_OK ||
+		    s->ops->begin(s) != STORE_OK ||
+		    put(s, 2, "uncommitted", "cb", "cse-in/uncommitted", "{}") != STORE_OK)
+			_exit(1);
+		if (write(fds[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &b, 1), 1);
+	close(fds[0]);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+
+	assert_int_equal(store_sqlite_open(fx->path, &fx->s), STORE_OK);
+	assert_int_equal(fx->s->ops->get(fx->s, "solo", &got), STORE_OK);
+	res_free(&got);
+	assert_int_equal(fx->s->ops->get(fx->s, "tx", &got), STORE_OK);
+	res_free(&got);
+	assert_int_equal(fx->s->ops->get(fx->s, "uncommitted", &got), STORE_NOTFOUND);
+}
+
+static void test_open_errors(void **state)
+{
+	store *s = (store *)1;
+
+	(void)state;
+	assert_int_equal(store_sqlite_open("/nonexistent-dir/x/y.db", &s), STORE_ERROR);
+	assert_null(s);
+	assert_int_equal(store_sqlite_open(":memory:", &s), STORE_OK);
+	assert_int_equal(put(s, 5, "cb", "", "cse-in", "{}"), STORE_OK);
+	store_close(&s);
+	store_close(&s); /* NULL is fine */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_insert_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subtree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_discover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_discover_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
+		cmocka_unit_test(test_open_errors),
+	};
+
+	log_level = LOG_WARN;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
