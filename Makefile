@@ -39,6 +39,7 @@ CONF_SRC := $(wildcard conformance/*_test.c)
 CONF_BIN := $(CONF_SRC:conformance/%.c=$(B)/conformance/%)
 
 .PHONY: all deps run test unit conformance clean
+.SECONDARY:
 all: $(B)/hearth-cse $(UNIT_BIN) $(CONF_BIN)
 
 deps:

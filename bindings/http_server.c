@@ -895,7 +895,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const m2m_requ
 	enum MHD_Result ret;
 	char *body = NULL;
 	char num[16];
-	const char *rvi;
+	const char *rvi, *ri;
 
 	if (rsp->rsc == 0)
 		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "no response status");
@@ -916,7 +916,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const m2m_requ
 	}
 	snprintf(num, sizeof num, "%d", rsp->rsc);
 	add_hdr(r, "X-M2M-RSC", num);
-	add_hdr(r, "X-M2M-RI", rsp->rqi ? rsp->rqi : (req && req->rqi ? req->rqi : ""));
+	ri = rsp->rqi ? rsp->rqi : (req && req->rqi ? req->rqi : NULL);
+	/* MHD 0.9.75 refuses an empty header value; a single space is what
+	 * receivers read as empty (leading/trailing OWS is not part of a field
+	 * value, RFC 9110 5.5), and X-M2M-RI is mandatory on every response. */
+	add_hdr(r, "X-M2M-RI", ri && *ri ? ri : " ");
 	rvi = rsp->rvi ? rsp->rvi : (req ? req->rvi : NULL);
 	if (rvi)
 		add_hdr(r, "X-M2M-RVI", rvi);
@@ -999,8 +1003,11 @@ static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *co
 	size_t nargs = 0;
 	enum MHD_Result ret;
 
-	if (x->uri_too_long)
-		return send_early_error(conn, RSC_BAD_REQUEST, "request URL too long");
+	if (x->uri_too_long) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "request URL longer than %u bytes", HL_MAX_URL);
+		return send_early_error(conn, RSC_BAD_REQUEST, msg);
+	}
 	if (x->too_big) {
 		char msg[80];
 		snprintf(msg, sizeof msg, "request body larger than %u bytes", HL_MAX_BODY);

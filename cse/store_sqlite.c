@@ -53,6 +53,8 @@
 #include "log.h"
 
 #define SCHEMA_VERSION 1
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define BUSY_TIMEOUT_MS 5000
 #define DISC_CACHE 32
 #define DISC_MAX_SQL 8192
@@ -1051,7 +1053,7 @@ static int setup(sq_store *q, const char *path)
 		if (exec_sql(q, "BEGIN IMMEDIATE") < 0)
 			return -1;
 		if (exec_sql(q, schema_sql) < 0 ||
-		    exec_sql(q, "PRAGMA user_version=1") < 0 ||
+		    exec_sql(q, "PRAGMA user_version=" STR(SCHEMA_VERSION)) < 0 ||
 		    exec_sql(q, "COMMIT") < 0) {
 			exec_sql(q, "ROLLBACK");
 			return -1;
