@@ -25,8 +25,17 @@ void http_server_stop(http_server **s);
  * primitive from HTTP pieces. path is the URL-decoded path, args the
  * URL-decoded query arguments in order (a key may repeat), hdr a lookup
  * callback returning a header value (case-insensitive name) or NULL.
- * On a malformed request returns -1 and fills rsp with the error (4000,
- * 4015, ...); rsp->rqi is filled whenever X-M2M-RI was readable. */
+ * req and rsp must be initialised (m2m_request_init / m2m_response_init);
+ * the caller clears both whatever the result. Returns 0 with req filled and
+ * rsp untouched, or, on a malformed request, -1 with rsp holding the error
+ * (rsc 4000, 4015 media type, 5207 Accept, 5001 unsupported query
+ * parameter; pc {"m2m:dbg":msg}); rsp->rqi / rsp->rvi are filled whenever
+ * X-M2M-RI / X-M2M-RVI were readable. Query mapping: rcn, drt, rt -> req;
+ * filter criteria -> req->fc (short names, integers as JSON integers,
+ * timestamps as strings, unknown <sn>=<val> -> fc.atr); atrl (Retrieve only)
+ * -> pc {"m2m:atrl":[...]}; rids -> req->rids; list values split on '+'
+ * and ' '. Limits: HL_MAX_URL, HL_MAX_QUERY_ARGS, HL_MAX_HEADER, HL_MAX_ID
+ * (to, fr, rqi), HL_MAX_BODY, HL_MAX_JSON_DEPTH, HL_MAX_FILTER_VALS. */
 typedef struct http_kv { const char *k, *v; } http_kv;
 typedef const char *(*http_header_fn)(void *ctx, const char *name);
 int http_to_request(const char *method, const char *path,
@@ -35,9 +44,11 @@ int http_to_request(const char *method, const char *path,
                     m2m_request *req, m2m_response *rsp);
 
 /* Split a raw query string in place ('&' and '=' become NUL, %XX is
- * decoded; '+' is kept, since oneM2M uses it as a list separator) into at
- * most max pairs. Returns the count, or -1 when
- * there are more than max. For tests and fuzzers. */
+ * decoded except %00 and malformed escapes, which stay literal; '+' is
+ * kept, since oneM2M uses it as a list separator; empty segments are
+ * skipped; a key without '=' gets the value "") into at most max pairs
+ * pointing into raw. Returns the count, or -1 when there are more than max
+ * (out then holds the first max). For tests and fuzzers. */
 int http_parse_query(char *raw, http_kv *out, size_t max);
 
 #endif

@@ -3,13 +3,22 @@
  * response: used by the notifier (Notify to nu/poa targets), subscription
  * verification and, later, forwarding to other CSEs.
  *
- * transport_send() picks the binding from the URL scheme (http:// now;
- * mqtt:// later). A "?ct=json" suffix in the URL selects the serialization
- * and is removed before sending. On a delivery failure (connect error,
- * timeout, unparseable response) it returns -1 and sets rsp->rsc to
- * RSC_TARGET_NOT_REACHABLE with a message; otherwise 0 with the peer's
- * response in rsp (rsc from X-M2M-RSC, pc decoded if present).
- * Thread-safe; every call is bounded by timeout_ms.
+ * transport_send() picks the binding from the URL scheme (http:// and
+ * https:// now; mqtt:// later). A "ct=json" query parameter in the URL
+ * selects the serialization and is removed before sending; the URL is
+ * otherwise the exact target (req->to is not put on the wire). On a
+ * delivery failure (unsupported scheme or ct, connect error, timeout,
+ * response body over HL_MAX_BODY) it returns -1 and sets rsp->rsc to
+ * RSC_TARGET_NOT_REACHABLE with a message; a request that cannot be put on
+ * the wire (Create without ty, CR/LF in a header parameter) gives -1 with
+ * RSC_BAD_REQUEST. Otherwise 0 with the peer's response in rsp: rsc from
+ * X-M2M-RSC (else from the HTTP status: 201 -> 2001, other 2xx -> 2000,
+ * 4xx -> 4000, 5xx -> 5000), pc decoded when the body is a JSON object,
+ * rqi/rvi/fr/location from the headers. rsp must be initialised; the
+ * caller clears it in every case. timeout_ms <= 0 means
+ * HL_NOTIFY_TIMEOUT_MS. Thread-safe once transport_global_init() has run
+ * (call it while the process is single-threaded); every call is bounded by
+ * timeout_ms.
  */
 #ifndef HEARTH_TRANSPORT_H
 #define HEARTH_TRANSPORT_H
