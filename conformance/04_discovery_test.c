@@ -273,13 +273,13 @@ static void test_bad_filters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_structured_result),
-		cmocka_unit_test(test_unstructured_result),
-		cmocka_unit_test(test_filters),
-		cmocka_unit_test(test_rrl_result),
-		cmocka_unit_test(test_no_match),
-		cmocka_unit_test(test_access),
-		cmocka_unit_test(test_bad_filters),
+		HTEST(test_structured_result),
+		HTEST(test_unstructured_result),
+		HTEST(test_filters),
+		HTEST(test_rrl_result),
+		HTEST(test_no_match),
+		HTEST(test_access),
+		HTEST(test_bad_filters),
 	};
 	return cmocka_run_group_tests_name("04_discovery", tests, harness_group_setup,
 	                                   harness_group_teardown);

@@ -288,11 +288,11 @@ static void test_update_delete(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_group_create),
-		cmocka_unit_test(test_group_validation),
-		cmocka_unit_test(test_fanout),
-		cmocka_unit_test(test_empty_group),
-		cmocka_unit_test(test_update_delete),
+		HTEST(test_group_create),
+		HTEST(test_group_validation),
+		HTEST(test_fanout),
+		HTEST(test_empty_group),
+		HTEST(test_update_delete),
 	};
 	return cmocka_run_group_tests_name("05_group", tests, harness_group_setup,
 	                                   harness_group_teardown);

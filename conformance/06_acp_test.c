@@ -299,15 +299,15 @@ static void test_subscription_needs_retrieve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_acp_create),
-		cmocka_unit_test(test_acp_guards_container),
-		cmocka_unit_test(test_acop_bits),
-		cmocka_unit_test(test_discovery_bit),
-		cmocka_unit_test(test_acor_forms),
-		cmocka_unit_test(test_acpi_update_rules),
-		cmocka_unit_test(test_default_policy_and_admin),
-		cmocka_unit_test(test_acp_self_privileges),
-		cmocka_unit_test(test_subscription_needs_retrieve),
+		HTEST(test_acp_create),
+		HTEST(test_acp_guards_container),
+		HTEST(test_acop_bits),
+		HTEST(test_discovery_bit),
+		HTEST(test_acor_forms),
+		HTEST(test_acpi_update_rules),
+		HTEST(test_default_policy_and_admin),
+		HTEST(test_acp_self_privileges),
+		HTEST(test_subscription_needs_retrieve),
 	};
 	return cmocka_run_group_tests_name("06_acp", tests, harness_group_setup,
 	                                   harness_group_teardown);

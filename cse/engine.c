@@ -531,6 +531,8 @@ static int op_create(op_ctx *x, target *tg)
 	m2m_response *rsp = x->rsp;
 	res *parent = tg->r;
 
+	if (tg->vr == VR_FOPT)
+		return grp_fanout(x, tg->r, tg->rest);
 	if (tg->vr == VR_LA || tg->vr == VR_OL)
 		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "create is not allowed on latest/oldest");
 	x->t = restype_get(req->ty);
@@ -597,6 +599,10 @@ static int op_create(op_ctx *x, target *tg)
 		set_str(a, "cr", req->fr ? req->fr : "");
 	set_str(a, HA_ORIG, req->fr ? req->fr : "");
 	const char *rn = json_string_value(json_object_get(x->in, "rn"));
+	if (rn && !*rn) {
+		json_decref(a);
+		return m2m_error(rsp, RSC_BAD_REQUEST, "resource name must not be empty");
+	}
 	x->nr = res_new(req->ty, ri, parent->ri, rn ? rn : "", "", a);
 	json_decref(a);
 	x->target = parent;

@@ -313,7 +313,10 @@ void notify_event(cse *c, const res *subject, int net, const res *child, const j
 	json_t *e;
 	json_array_foreach(subs, i, e) {
 		res *sub = NULL;
-		if (c->st->ops->get(c->st, json_string_value(json_object_get(e, "ri")), &sub) != STORE_OK)
+		const char *sri = json_string_value(json_object_get(e, "ri"));
+		if (child && strcmp(sri, child->ri) == 0)
+			continue; /* a subscription does not hear of its own creation or deletion */
+		if (c->st->ops->get(c->st, sri, &sub) != STORE_OK)
 			continue;
 		json_t *enc = json_object_get(sub->a, "enc");
 		json_t *nets = json_object_get(enc, "net");

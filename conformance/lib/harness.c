@@ -463,6 +463,13 @@ int harness_group_teardown(void **state)
 	return rc;
 }
 
+int harness_test_setup(void **state)
+{
+	(void)state;
+	H.label[0] = '\0';
+	return 0;
+}
+
 m2m_client *harness_client(void) { return H.client; }
 const char *harness_url(void) { return H.url; }
 const char *harness_cse_id(void) { return H.cse_id; }
@@ -562,8 +569,13 @@ bool harness_check_rsc(const m2m_result *r, const int *codes, size_t n,
 		why = "X-M2M-RI not echoed";
 	if (!why)
 		return true;
-	print_error("%s:%d: %s: want rsc %s, got %d (HTTP %d, want HTTP %d)\n", file, line, why,
-	            expr, r->rsc, r->http_status, http_for_rsc(n ? codes[0] : 0));
+	char want[96] = "";
+	size_t wl = 0;
+	for (size_t i = 0; i < n && wl < sizeof(want) - 12; i++)
+		wl += (size_t)snprintf(want + wl, sizeof(want) - wl, "%s%d", i ? " or " : "", codes[i]);
+	(void)expr;
+	print_error("%s:%d: %s: want rsc %s, got %d (HTTP %d; HTTP for %d is %d)\n", file, line, why,
+	            want, r->rsc, r->http_status, r->rsc, http_for_rsc(r->rsc));
 	harness_dump(r);
 	if (r->http_status == 0 || r->rsc >= 5000)
 		harness_log_tail(20);
@@ -667,6 +679,13 @@ bool harness_id_matches(const char *id, const char *ri, const char *sid)
 	return false;
 }
 
+/* EXPECT_RSC at the helper's caller. */
+static void expect_one(const m2m_result *r, int code, const char *file, int line)
+{
+	if (!harness_check_rsc(r, &code, 1, "", file, line))
+		_fail(file, line);
+}
+
 void harness_track_ae(const char *aei)
 {
 	if (!aei)
@@ -684,7 +703,7 @@ void harness_track_ae(const char *aei)
 		H.aes[H.naes++] = d;
 }
 
-const char *harness_create_ae(const char *orig, const char *rn, json_t *attrs)
+const char *harness_create_ae_at(const char *file, int line, const char *orig, const char *rn, json_t *attrs)
 {
 	json_t *ae = json_pack("{s:s, s:b, s:[s,s]}", "api", "Nhearthconf", "rr", 0, "srv", "3", "4");
 	if (rn)
@@ -695,12 +714,12 @@ const char *harness_create_ae(const char *orig, const char *rn, json_t *attrs)
 	}
 	m2m_result r;
 	harness_req(&r, M2M_OP_CREATE, H.cse_rn, orig, 2, json_pack("{s:o}", "m2m:ae", ae), NULL);
-	EXPECT_RSC(&r, 2001);
+	expect_one(&r, 2001, file, line);
 	const char *aei = harness_jstr(harness_res(&r, "m2m:ae"), "aei");
 	if (!aei) {
 		print_error("AE create answered 2001 without m2m:ae.aei\n");
 		harness_dump(&r);
-		fail();
+		_fail(file, line);
 	}
 	const char *kept = keep_str(aei);
 	harness_track_ae(kept);
@@ -708,71 +727,73 @@ const char *harness_create_ae(const char *orig, const char *rn, json_t *attrs)
 	return kept;
 }
 
-const char *harness_register(const char *prefix)
+const char *harness_register_at(const char *file, int line, const char *prefix)
 {
 	const char *orig = harness_name(hfmt("C%s", prefix));
-	return harness_create_ae(orig, orig, NULL);
+	return harness_create_ae_at(file, line, orig, orig, NULL);
 }
 
-const char *harness_create_cnt(const char *parent, const char *fr, const char *rn, json_t *attrs)
+const char *harness_create_cnt_at(const char *file, int line, const char *parent, const char *fr,
+                                  const char *rn, json_t *attrs)
 {
 	json_t *cnt = attrs ? attrs : json_object();
 	if (rn)
 		json_object_set_new(cnt, "rn", json_string(rn));
 	m2m_result r;
 	harness_req(&r, M2M_OP_CREATE, parent, fr, 3, json_pack("{s:o}", "m2m:cnt", cnt), NULL);
-	EXPECT_RSC(&r, 2001);
+	expect_one(&r, 2001, file, line);
 	const char *ri = harness_jstr(harness_res(&r, "m2m:cnt"), "ri");
 	if (!ri) {
 		print_error("container create answered 2001 without m2m:cnt.ri\n");
 		harness_dump(&r);
-		fail();
+		_fail(file, line);
 	}
 	ri = keep_str(ri);
 	m2m_result_clear(&r);
 	return ri;
 }
 
-const char *harness_create_cin(const char *parent, const char *fr, const char *rn, const char *con)
+const char *harness_create_cin_at(const char *file, int line, const char *parent, const char *fr,
+                                  const char *rn, const char *con)
 {
 	json_t *cin = json_pack("{s:s, s:s}", "cnf", "text/plain:0", "con", con);
 	if (rn)
 		json_object_set_new(cin, "rn", json_string(rn));
 	m2m_result r;
 	harness_req(&r, M2M_OP_CREATE, parent, fr, 4, json_pack("{s:o}", "m2m:cin", cin), NULL);
-	EXPECT_RSC(&r, 2001);
+	expect_one(&r, 2001, file, line);
 	const char *ri = harness_jstr(harness_res(&r, "m2m:cin"), "ri");
 	if (!ri) {
 		print_error("contentInstance create answered 2001 without m2m:cin.ri\n");
 		harness_dump(&r);
-		fail();
+		_fail(file, line);
 	}
 	ri = keep_str(ri);
 	m2m_result_clear(&r);
 	return ri;
 }
 
-json_t *harness_get(const char *to, const char *fr, const char *root)
+json_t *harness_get_at(const char *file, int line, const char *to, const char *fr, const char *root)
 {
 	m2m_result r;
 	harness_req(&r, M2M_OP_RETRIEVE, to, fr, -1, NULL, NULL);
-	EXPECT_RSC(&r, 2000);
+	expect_one(&r, 2000, file, line);
 	json_t *res = harness_res(&r, root);
 	if (!json_is_object(res)) {
 		print_error("retrieve of %s: body has no object \"%s\"\n", to, root);
 		harness_dump(&r);
-		fail();
+		_fail(file, line);
 	}
 	json_incref(res);
 	m2m_result_clear(&r);
 	return res;
 }
 
-void harness_delete(const char *to, const char *fr)
+void harness_delete_at(const char *file, int line, const char *to, const char *fr)
 {
 	m2m_result r;
 	harness_req(&r, M2M_OP_DELETE, to, fr, -1, NULL, NULL);
-	EXPECT_RSC(&r, 2002);
+	expect_one(&r, 2002, file, line);
 	m2m_result_clear(&r);
 }
 

@@ -52,6 +52,9 @@
 /* ---- lifecycle (cmocka group setup / teardown) ---- */
 int harness_group_setup(void **state);
 int harness_group_teardown(void **state);
+/* Per-test setup: clears the case label. Use HTEST(fn) in the test table. */
+int harness_test_setup(void **state);
+#define HTEST(fn) cmocka_unit_test_setup(fn, harness_test_setup)
 
 m2m_client *harness_client(void);
 const char *harness_url(void);
@@ -136,13 +139,22 @@ bool harness_id_matches(const char *id, const char *ri, const char *sid);
 /* Register an AE (originator `orig`, may be NULL for none) with resource
  * name rn (NULL: none); `attrs` (stolen, may be NULL) are merged into the
  * default {"api":"Nhearthconf","rr":false,"srv":["3","4"]}. Returns aei. */
-const char *harness_create_ae(const char *orig, const char *rn, json_t *attrs);
+const char *harness_create_ae_at(const char *file, int line, const char *orig, const char *rn, json_t *attrs);
 /* Register an AE with originator and rn "C<unique prefix>"; returns aei. */
-const char *harness_register(const char *prefix);
-const char *harness_create_cnt(const char *parent, const char *fr, const char *rn, json_t *attrs);
-const char *harness_create_cin(const char *parent, const char *fr, const char *rn, const char *con);
-json_t *harness_get(const char *to, const char *fr, const char *root);
-void harness_delete(const char *to, const char *fr);
+const char *harness_register_at(const char *file, int line, const char *prefix);
+const char *harness_create_cnt_at(const char *file, int line, const char *parent, const char *fr,
+                                  const char *rn, json_t *attrs);
+const char *harness_create_cin_at(const char *file, int line, const char *parent, const char *fr,
+                                  const char *rn, const char *con);
+json_t *harness_get_at(const char *file, int line, const char *to, const char *fr, const char *root);
+void harness_delete_at(const char *file, int line, const char *to, const char *fr);
+/* The helpers report failures at the caller's line. */
+#define harness_create_ae(...) harness_create_ae_at(__FILE__, __LINE__, __VA_ARGS__)
+#define harness_register(...) harness_register_at(__FILE__, __LINE__, __VA_ARGS__)
+#define harness_create_cnt(...) harness_create_cnt_at(__FILE__, __LINE__, __VA_ARGS__)
+#define harness_create_cin(...) harness_create_cin_at(__FILE__, __LINE__, __VA_ARGS__)
+#define harness_get(...) harness_get_at(__FILE__, __LINE__, __VA_ARGS__)
+#define harness_delete(...) harness_delete_at(__FILE__, __LINE__, __VA_ARGS__)
 /* AE-IDs registered through the helpers are deleted (as admin) at teardown. */
 void harness_track_ae(const char *aei);
 
