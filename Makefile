@@ -9,7 +9,7 @@ B       := build
 PKGS    := libmicrohttpd jansson sqlite3 libcurl inih
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -pthread \
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
-  -Wvla -Wwrite-strings -Wno-sign-conversion -fno-strict-aliasing
+  -Wvla -Wwrite-strings -Wno-sign-conversion -Wno-format-truncation -fno-strict-aliasing
 ifeq ($(WERROR),1)
 CFLAGS_BASE += -Werror
 endif
