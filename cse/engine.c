@@ -504,6 +504,25 @@ static int unwrap_pc(op_ctx *x, const char *root)
 
 /* ---------- create ---------- */
 
+/* Universal attributes first, as in the XSD order, then the rest. */
+static void order_attrs(res *r)
+{
+	static const char *const first[] = { "ty", "ri", "rn", "pi", "ct", "lt", "et", "st", "lbl", "acpi", "at", "aa", "cr" };
+	json_t *o = json_object();
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		json_t *v = json_object_get(r->a, first[i]);
+		if (v)
+			json_object_set(o, first[i], v);
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(r->a, k, v)
+		if (!json_object_get(o, k))
+			json_object_set(o, k, v);
+	json_decref(r->a);
+	r->a = o;
+}
+
 static bool known_spec_type(int ty)
 {
 	return (ty >= 1 && ty <= 66) || (ty >= 10001 && ty <= 10066);
@@ -637,6 +656,7 @@ static int op_create(op_ctx *x, target *tg)
 	}
 	set_str(x->nr->a, "rn", x->nr->rn);
 	set_str(x->nr->a, "ri", x->nr->ri);
+	order_attrs(x->nr);
 	size_t plen = strlen(parent->path) + 1 + strlen(x->nr->rn) + 1;
 	int depth = 0;
 	for (const char *s = parent->path; *s; s++)

@@ -14,6 +14,7 @@
  * values) per resource, with atr grouping O(n^2) in n <= HL_MAX_FILTER_VALS.
  */
 #include "filter.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -401,30 +402,6 @@ int filter_parse(const json_t *fc, m2m_filter *f, char *err, size_t errlen)
 /* ------------------------------------------------------------------ */
 /* Matching                                                            */
 
-/* '*' matches any run of characters (including none); no other magic. */
-static bool glob_match(const char *p, const char *s)
-{
-	const char *star = NULL, *resume = NULL;
-
-	while (*s) {
-		if (*p == '*') {
-			star = p++;
-			resume = s;
-		} else if (*p == *s) {
-			p++;
-			s++;
-		} else if (star) {
-			p = star + 1;
-			s = ++resume;
-		} else {
-			return false;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
 /* Text form of a number or boolean, for comparing with a string val. */
 static bool scalar_text(const json_t *v, char *buf, size_t len)
 {
@@ -465,7 +442,7 @@ static bool string_equals_scalar(const char *s, const json_t *at)
 			return d == json_number_value(at);
 		return false;
 	}
-	return scalar_text(at, buf, sizeof(buf)) && glob_match(s, buf);
+	return scalar_text(at, buf, sizeof(buf)) && util_glob(s, buf);
 }
 
 static bool value_matches(const json_t *at, const json_t *val)
@@ -482,7 +459,7 @@ static bool value_matches(const json_t *at, const json_t *val)
 	}
 	if (json_is_string(val)) {
 		if (json_is_string(at))
-			return glob_match(json_string_value(val), json_string_value(at));
+			return util_glob(json_string_value(val), json_string_value(at));
 		return string_equals_scalar(json_string_value(val), at);
 	}
 	if (json_is_number(val)) {

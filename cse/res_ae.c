@@ -48,6 +48,18 @@ static bool valid_release(const char *s)
 	return false;
 }
 
+/* srv, when present, must list known releases. */
+static int check_srv(op_ctx *x)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(x->in, "srv"), i, v)
+		if (!valid_release(json_string_value(v)))
+			return m2m_error(x->rsp, RSC_BAD_REQUEST, "srv holds an unknown release '%s'",
+			                 json_string_value(v));
+	return 0;
+}
+
 static bool originator_allowed(cse *c, const char *stem)
 {
 	const char *pats = c->cfg.allowed_ae ? c->cfg.allowed_ae : "C*,S*";
@@ -71,15 +83,11 @@ static int ae_create(op_ctx *x)
 		return m2m_error(x->rsp, RSC_BAD_REQUEST,
 		                 "api must start with 'R' (registered) or 'N' (non-registered)%s",
 		                 core_is_rel4(x) ? "; lower-case 'r' is not allowed from release 4" : "");
-	json_t *srv = json_object_get(x->in, "srv");
-	if (!srv && x->req->rvi)
+	if (!json_object_get(x->in, "srv") && x->req->rvi)
 		return m2m_error(x->rsp, RSC_BAD_REQUEST, "mandatory attribute srv is missing");
-	size_t i;
-	json_t *v;
-	json_array_foreach(srv, i, v)
-		if (!valid_release(json_string_value(v)))
-			return m2m_error(x->rsp, RSC_BAD_REQUEST, "srv holds an unknown release '%s'",
-			                 json_string_value(v));
+	int rc = check_srv(x);
+	if (rc)
+		return rc;
 
 	const char *fr = x->req->fr ? acp_norm_id(c, x->req->fr) : "";
 	char stem[128];
@@ -109,14 +117,7 @@ static int ae_create(op_ctx *x)
 
 static int ae_update(op_ctx *x)
 {
-	json_t *srv = json_object_get(x->in, "srv");
-	size_t i;
-	json_t *v;
-	json_array_foreach(srv, i, v)
-		if (!valid_release(json_string_value(v)))
-			return m2m_error(x->rsp, RSC_BAD_REQUEST, "srv holds an unknown release '%s'",
-			                 json_string_value(v));
-	return 0;
+	return check_srv(x);
 }
 
 static const int ae_parents[] = { TY_CB, 0 };
