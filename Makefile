@@ -86,4 +86,7 @@ test: deps
 clean:
 	rm -rf build build-san
 
+include mk/bench.mk
+
+-include mk/fuzz.mk
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

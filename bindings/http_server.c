@@ -1157,7 +1157,6 @@ int http_server_start(http_server **out, cse *c, const char *addr, int port,
 	                        MHD_OPTION_CONNECTION_LIMIT, conn_limit,
 	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HL_HTTP_CONN_TIMEOUT_S,
 	                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	                        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)s,
 	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)s,
 	                        MHD_OPTION_END);

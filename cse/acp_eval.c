@@ -272,7 +272,7 @@ bool acp_permitted(cse *c, const m2m_request *req, const res *r, unsigned op, in
 	if (t && !(t->common & RA_ACPI)) {
 		/* governed by the parent */
 		res *p = NULL;
-		if (c->st->ops->get(c->st, r->pi, &p) != STORE_OK)
+		if (core_st(c)->ops->get(core_st(c), r->pi, &p) != STORE_OK)
 			return false;
 		bool ok = acp_permitted(c, req, p, op, cty);
 		res_free(&p);

@@ -1,15 +1,17 @@
 /*
  * core.h - internals shared by the engine's files (not for bindings).
  *
- * Locking: one mutex (cse.lock) serialises every request and background job
- * against the store. SQLite has a single writer anyway, and a request is
- * dominated by its commit; retrieve parallelism is a later optimisation.
+ * Locking: writers (create, update, delete, the reaper) run one at a time
+ * under cse.lock, each in its own transaction, and wait for a group sync
+ * outside it; readers use a store handle of their own thread and take no
+ * lock (engine.c).
  */
 #ifndef HEARTH_CORE_H
 #define HEARTH_CORE_H
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cse.h"
 #include "filter.h"
@@ -20,8 +22,18 @@ typedef struct notifier notifier;
 
 struct cse {
 	cse_config cfg;
-	store *st;
-	pthread_mutex_t lock;
+	store *st;             /* the writer's handle */
+	pthread_mutex_t lock;  /* writers' section (see engine.c) */
+	pthread_mutex_t sync_mx; /* group commit: commit/sync sequence numbers */
+	pthread_cond_t sync_cv;
+	uint64_t commit_seq, synced_seq, sync_failed_upto;
+	pthread_t flusher;
+	bool flusher_started, stopping_sync;
+	bool readers_ok;       /* per-thread read handles (not for :memory:) */
+	pthread_key_t rkey;
+	pthread_mutex_t readers_mx;
+	store *readers[256];
+	size_t nreaders;
 	char csi[160];        /* "/id-in" */
 	char cb_ri[128];      /* CSEBase ri (= CSE-ID without '/') */
 	notifier *nt;
@@ -52,10 +64,14 @@ struct op_ctx {
 /* Hidden attributes (never serialised) start with '_'. */
 #define HA_ORIG "_o"   /* originator that created the resource */
 
-/* engine.c: store transactions that also settle pending notifications */
+/* engine.c: a request's store transaction. Commit hands the notifications
+   raised in it to the notifier; rollback (also after a failed commit)
+   drops them. */
 int core_begin(cse *c);
 int core_commit(cse *c);
 void core_rollback(cse *c);
+/* The store handle of the calling thread's current request. */
+store *core_st(cse *c);
 int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent);
 int core_store_update(cse *c, res *r);
 json_t *core_repr(const res *r);                 /* {"m2m:xxx": {...}} without hidden attrs */

@@ -58,6 +58,26 @@ static void set_str(json_t *o, const char *k, const char *v)
 	json_object_set_new(o, k, json_string(v));
 }
 
+/*
+ * Transactions and group commit.
+ *
+ * Writers (create, update, delete, the reaper) run one at a time under
+ * c->lock, each request in its own store transaction. A commit only writes
+ * to the WAL (it survives kill -9 from then on); the flusher thread makes
+ * commits durable with one store sync() for all that piled up while the
+ * previous sync ran, and a writer's answer is held until the sync that
+ * covers its commit (group commit without holding the lock during the
+ * fsync). Readers take no lock: each thread reads through its own store
+ * handle, which sees committed data.
+ */
+static __thread store *tls_st;
+static __thread uint64_t tls_commit; /* this thread's last commit sequence */
+
+store *core_st(cse *c)
+{
+	return tls_st ? tls_st : c->st;
+}
+
 int core_begin(cse *c)
 {
 	return c->st->ops->begin(c->st);
@@ -66,11 +86,16 @@ int core_begin(cse *c)
 int core_commit(cse *c)
 {
 	int rc = c->st->ops->commit(c->st);
-	if (rc == STORE_OK)
-		notify_flush(c);
-	else
-		notify_discard(c);
-	return rc;
+	if (rc != STORE_OK) {
+		core_rollback(c);
+		return rc;
+	}
+	notify_flush(c);
+	pthread_mutex_lock(&c->sync_mx);
+	tls_commit = ++c->commit_seq;
+	pthread_cond_broadcast(&c->sync_cv);
+	pthread_mutex_unlock(&c->sync_mx);
+	return STORE_OK;
 }
 
 void core_rollback(cse *c)
@@ -79,9 +104,78 @@ void core_rollback(cse *c)
 	notify_discard(c);
 }
 
+static void *flusher_main(void *arg)
+{
+	cse *c = arg;
+	pthread_mutex_lock(&c->sync_mx);
+	for (;;) {
+		while (c->synced_seq == c->commit_seq && !c->stopping_sync)
+			pthread_cond_wait(&c->sync_cv, &c->sync_mx);
+		if (c->synced_seq == c->commit_seq && c->stopping_sync)
+			break;
+		uint64_t target = c->commit_seq;
+		pthread_mutex_unlock(&c->sync_mx);
+		int rc = c->st->ops->sync(c->st);
+		pthread_mutex_lock(&c->sync_mx);
+		if (rc != STORE_OK) {
+			c->sync_failed_upto = target;
+			log_error("the store could not make commits up to %llu durable", (unsigned long long)target);
+		}
+		c->synced_seq = target;
+		pthread_cond_broadcast(&c->sync_cv);
+	}
+	pthread_mutex_unlock(&c->sync_mx);
+	return NULL;
+}
+
+static void write_enter(cse *c)
+{
+	pthread_mutex_lock(&c->lock);
+	tls_st = c->st;
+	tls_commit = 0;
+}
+
+/* Leave the writers' section and wait until this thread's commits are
+   durable. Returns false when they could not be made durable. */
+static bool write_leave(cse *c)
+{
+	tls_st = NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (!tls_commit)
+		return true;
+	pthread_mutex_lock(&c->sync_mx);
+	while (c->synced_seq < tls_commit)
+		pthread_cond_wait(&c->sync_cv, &c->sync_mx);
+	bool ok = c->sync_failed_upto < tls_commit;
+	pthread_mutex_unlock(&c->sync_mx);
+	return ok;
+}
+
+/* This thread's read-only handle, opened on first use. */
+static store *reader(cse *c)
+{
+	if (!c->readers_ok)
+		return NULL;
+	store *r = pthread_getspecific(c->rkey);
+	if (r)
+		return r;
+	if (store_sqlite_open(c->cfg.db_path, &r) != STORE_OK)
+		return NULL;
+	pthread_mutex_lock(&c->readers_mx);
+	if (c->nreaders == sizeof(c->readers) / sizeof(c->readers[0])) {
+		pthread_mutex_unlock(&c->readers_mx);
+		store_close(&r);
+		return NULL;
+	}
+	c->readers[c->nreaders++] = r;
+	pthread_mutex_unlock(&c->readers_mx);
+	pthread_setspecific(c->rkey, r);
+	return r;
+}
+
 int core_store_update(cse *c, res *r)
 {
-	return c->st->ops->update(c->st, r) == STORE_OK ? 0 : -1;
+	return core_st(c)->ops->update(core_st(c), r) == STORE_OK ? 0 : -1;
 }
 
 /* ---------- address resolution ---------- */
@@ -103,7 +197,7 @@ static void target_clear(target *t)
 /* Structured path lookup with virtual resources la/ol/fopt. */
 static int resolve_structured(cse *c, char *path, target *tg, m2m_response *rsp)
 {
-	store *st = c->st;
+	store *st = core_st(c);
 	int rc = st->ops->get_path(st, path, &tg->r);
 	if (rc == STORE_OK)
 		return 0;
@@ -184,7 +278,7 @@ static int resolve(cse *c, const char *to, target *tg, m2m_response *rsp)
 			return m2m_error(rsp, RSC_NOT_FOUND, "no route to CSE /%.*s", (int)idl, id);
 		if (!e) { /* the CSE-ID alone addresses the CSEBase */
 			p = c->cb_ri;
-			return c->st->ops->get(c->st, p, &tg->r) == STORE_OK ? 0
+			return core_st(c)->ops->get(core_st(c), p, &tg->r) == STORE_OK ? 0
 				: m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "CSEBase missing");
 		}
 		p = e + 1;
@@ -210,7 +304,7 @@ static int resolve(cse *c, const char *to, target *tg, m2m_response *rsp)
 	if (s)
 		*s = '\0';
 	res *r = NULL;
-	int rc = c->st->ops->get(c->st, p, &r);
+	int rc = core_st(c)->ops->get(core_st(c), p, &r);
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? m2m_error(rsp, RSC_NOT_FOUND, "resource %s does not exist", p)
 			: m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
@@ -281,7 +375,7 @@ static int visible_children(cse *c, const m2m_request *req, const res *r, const 
                             collect *out)
 {
 	collect all = { .max = HL_MAX_RESULTS };
-	if (c->st->ops->children(c->st, r->ri, 0, false, -1, collect_visit, &all) != STORE_OK) {
+	if (core_st(c)->ops->children(core_st(c), r->ri, 0, false, -1, collect_visit, &all) != STORE_OK) {
 		collect_free(&all);
 		return -1;
 	}
@@ -590,7 +684,7 @@ static int op_create(op_ctx *x, target *tg)
 	/* Build the new resource. */
 	char now[24], ri[64], et[24];
 	util_now(now);
-	util_random_id(x->t->prefix, 10, ri, sizeof(ri));
+	util_random_id(x->t->prefix, 12, ri, sizeof(ri));
 	json_t *a = json_deep_copy(x->in);
 	json_object_set_new(a, "ty", json_integer(req->ty));
 	json_object_set_new(a, "pi", json_string(parent->ri));
@@ -632,18 +726,13 @@ static int op_create(op_ctx *x, target *tg)
 	if (x->t->on_create && (rc = x->t->on_create(x)) != 0)
 		goto fail;
 	/* Name: given (validated) or generated; the hook may have chosen one. */
-	if (!x->nr->rn[0]) {
-		char gen[64];
-		if (req->ty == TY_AE || req->ty == TY_CSR) {
-			snprintf(gen, sizeof(gen), "%s", x->nr->ri);
-		} else {
-			char pre[16];
-			snprintf(pre, sizeof(pre), "%s_", x->t->prefix);
-			util_random_id(pre, 10, gen, sizeof(gen));
-		}
+	bool gen_rn = !x->nr->rn[0];
+	bool gen_ri = req->ty != TY_AE && req->ty != TY_CSR;
+	if (gen_rn && !gen_ri) {
 		free(x->nr->rn);
-		x->nr->rn = m2m_strdup(gen);
-	} else {
+		x->nr->rn = m2m_strdup(x->nr->ri);
+		gen_rn = false;
+	} else if (!gen_rn) {
 		if (!util_valid_name(x->nr->rn, HL_MAX_RN)) {
 			rc = m2m_error(rsp, RSC_BAD_REQUEST, "invalid resource name '%s'", x->nr->rn);
 			goto fail;
@@ -654,10 +743,6 @@ static int op_create(op_ctx *x, target *tg)
 				goto fail;
 			}
 	}
-	set_str(x->nr->a, "rn", x->nr->rn);
-	set_str(x->nr->a, "ri", x->nr->ri);
-	order_attrs(x->nr);
-	size_t plen = strlen(parent->path) + 1 + strlen(x->nr->rn) + 1;
 	int depth = 0;
 	for (const char *s = parent->path; *s; s++)
 		depth += *s == '/';
@@ -665,19 +750,43 @@ static int op_create(op_ctx *x, target *tg)
 		rc = m2m_error(rsp, RSC_BAD_REQUEST, "resource tree deeper than %u levels", HL_MAX_TREE_DEPTH);
 		goto fail;
 	}
-	free(x->nr->path);
-	x->nr->path = malloc(plen);
-	if (!x->nr->path)
-		abort();
-	snprintf(x->nr->path, plen, "%s/%s", parent->path, x->nr->rn);
-	res *clash = NULL;
-	if (c->st->ops->get_path(c->st, x->nr->path, &clash) == STORE_OK) {
-		res_free(&clash);
-		rc = m2m_error(rsp, RSC_CONFLICT, "a resource named %s already exists under %s", x->nr->rn, parent->path);
-		goto fail;
-	}
-	int src = c->st->ops->insert(c->st, x->nr);
-	if (src != STORE_OK) {
+	/* Generated identifiers are random: on the rare collision draw again. */
+	for (int attempt = 0;; attempt++) {
+		if (gen_rn) {
+			char gen[64], pre[16];
+			snprintf(pre, sizeof(pre), "%s_", x->t->prefix);
+			util_random_id(pre, 12, gen, sizeof(gen));
+			free(x->nr->rn);
+			x->nr->rn = m2m_strdup(gen);
+		}
+		size_t plen = strlen(parent->path) + 1 + strlen(x->nr->rn) + 1;
+		free(x->nr->path);
+		x->nr->path = malloc(plen);
+		if (!x->nr->path)
+			abort();
+		snprintf(x->nr->path, plen, "%s/%s", parent->path, x->nr->rn);
+		res *clash = NULL;
+		if (core_st(c)->ops->get_path(core_st(c), x->nr->path, &clash) == STORE_OK) {
+			res_free(&clash);
+			if (gen_rn && attempt < 8)
+				continue;
+			rc = m2m_error(rsp, RSC_CONFLICT, "a resource named %s already exists under %s", x->nr->rn,
+			               parent->path);
+			goto fail;
+		}
+		set_str(x->nr->a, "rn", x->nr->rn);
+		set_str(x->nr->a, "ri", x->nr->ri);
+		order_attrs(x->nr);
+		int src = core_st(c)->ops->insert(core_st(c), x->nr);
+		if (src == STORE_OK)
+			break;
+		if (src == STORE_CONFLICT && gen_ri && attempt < 8) {
+			char ri2[64];
+			util_random_id(x->t->prefix, 12, ri2, sizeof(ri2));
+			free(x->nr->ri);
+			x->nr->ri = m2m_strdup(ri2);
+			continue;
+		}
 		rc = src == STORE_CONFLICT
 			? m2m_error(rsp, RSC_CONFLICT, "resource %s already exists", x->nr->ri)
 			: m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
@@ -737,56 +846,89 @@ static int partial(op_ctx *x, const res *r, json_t *names)
 	return m2m_ok(x->rsp, RSC_OK, json_pack("{s:o}", t->root, o));
 }
 
+/* Discovery streams candidates from the store and stops at lim. */
+typedef struct disc {
+	op_ctx *x;
+	const m2m_filter *f;
+	bool admin, full_match;
+	long skip, want, got;
+	int rcn;
+	json_t *list;
+	char memo_pi[HL_MAX_ID]; /* last parent whose policy decided a type without acpi */
+	bool memo_ok;
+	int err;
+} disc;
+
+static bool disc_permitted(disc *d, const res *r)
+{
+	if (d->admin)
+		return true;
+	const res_type *t = restype_get(r->ty);
+	if (t && !(t->common & RA_ACPI)) {
+		/* decided by the parent: instances of one container come in a row */
+		if (strcmp(d->memo_pi, r->pi) != 0) {
+			res *p = NULL;
+			d->memo_ok = core_st(d->x->c)->ops->get(core_st(d->x->c), r->pi, &p) == STORE_OK &&
+			             acp_permitted(d->x->c, d->x->req, p, ACOP_DISCOVERY, 0);
+			res_free(&p);
+			snprintf(d->memo_pi, sizeof(d->memo_pi), "%s", r->pi);
+		}
+		return d->memo_ok;
+	}
+	return acp_permitted(d->x->c, d->x->req, r, ACOP_DISCOVERY, 0);
+}
+
+static int disc_visit(void *ctx, const res *r)
+{
+	disc *d = ctx;
+	const m2m_filter *f = d->f;
+	if (d->full_match ? !filter_match(f, r->ty, r->a) : !filter_match_atr(f, r->a))
+		return 0;
+	if (!disc_permitted(d, r))
+		return 0;
+	if (d->skip > 0) {
+		d->skip--;
+		return 0;
+	}
+	char buf[HL_MAX_ID];
+	const char *id = d->x->req->drt == 2 ? r->ri : r->path;
+	if (d->x->req->drt == 2 && core_is_rel4(d->x))
+		id = core_to_sp_relative(d->x->c, r->ri, buf, sizeof(buf));
+	if (d->rcn == 6)
+		json_array_append_new(d->list, json_pack("{s:s,s:i,s:s}", "nm", r->rn, "typ", r->ty, "val", id));
+	else
+		json_array_append_new(d->list, json_string(id));
+	return ++d->got >= d->want ? 1 : 0;
+}
+
 static int op_discover(op_ctx *x, target *tg, m2m_filter *f)
 {
 	cse *c = x->c;
 	const m2m_request *req = x->req;
 	int rcn = req->rcn >= 0 ? req->rcn : 11;
-	if (rcn != 11 && rcn != 6 && rcn != 1 && rcn != 4 && rcn != 5 && rcn != 8)
-		return m2m_error(x->rsp, RSC_BAD_REQUEST, "result content %d is not valid for discovery", rcn);
 	if (rcn != 11 && rcn != 6)
-		rcn = 11; /* discovery answers with references; attributes need a retrieve */
-	bool admin = req->fr && strcmp(req->fr, c->cfg.admin) == 0;
-	bool full_match = f->fo == 2 && f->atr;
-	long want = f->lim >= 0 ? f->lim : (long)HL_MAX_RESULTS;
-	long skip = f->ofst > 1 ? f->ofst - 1 : 0;
-	collect cl = { .max = admin && !f->atr ? (size_t)(want + skip) : HL_MAX_RESULTS * 4 };
-	if (c->st->ops->discover(c->st, tg->r->path, f, collect_visit, &cl) != STORE_OK) {
-		collect_free(&cl);
+		return m2m_error(x->rsp, RSC_BAD_REQUEST,
+		                 "result content %d is not valid for discovery (11 or 6)", rcn);
+	disc d = {
+		.x = x, .f = f, .rcn = rcn, .list = json_array(),
+		.admin = req->fr && strcmp(req->fr, c->cfg.admin) == 0,
+		.full_match = f->fo == 2 && f->atr,
+		.want = f->lim >= 0 ? f->lim : (long)HL_MAX_RESULTS,
+		.skip = f->ofst > 1 ? f->ofst - 1 : 0,
+	};
+	if (d.want > 0 && core_st(c)->ops->discover(core_st(c), tg->r->path, f, disc_visit, &d) != STORE_OK) {
+		json_decref(d.list);
 		return m2m_error(x->rsp, RSC_INTERNAL_SERVER_ERROR, "discovery failed");
 	}
-	json_t *list = json_array();
-	long got = 0;
-	for (size_t i = 0; i < cl.n && got < want; i++) {
-		res *r = cl.v[i];
-		if (full_match ? !filter_match(f, r->ty, r->a) : !filter_match_atr(f, r->a))
-			continue;
-		if (!admin && !acp_permitted(c, req, r, ACOP_DISCOVERY, 0))
-			continue;
-		if (skip > 0) {
-			skip--;
-			continue;
-		}
-		got++;
-		char buf[HL_MAX_ID];
-		const char *id = req->drt == 2 ? r->ri : r->path;
-		if (req->drt == 2 && core_is_rel4(x))
-			id = core_to_sp_relative(c, r->ri, buf, sizeof(buf));
-		if (rcn == 6)
-			json_array_append_new(list, json_pack("{s:s,s:i,s:s}", "nm", r->rn, "typ", r->ty, "val", id));
-		else
-			json_array_append_new(list, json_string(id));
-	}
-	collect_free(&cl);
 	if (rcn == 6)
-		return m2m_ok(x->rsp, RSC_OK, json_pack("{s:{s:o}}", "m2m:rrl", "rrf", list));
-	return m2m_ok(x->rsp, RSC_OK, json_pack("{s:o}", "m2m:uril", list));
+		return m2m_ok(x->rsp, RSC_OK, json_pack("{s:{s:o}}", "m2m:rrl", "rrf", d.list));
+	return m2m_ok(x->rsp, RSC_OK, json_pack("{s:o}", "m2m:uril", d.list));
 }
 
 static int newest_or_oldest(cse *c, const res *cnt, bool newest, res **out)
 {
 	collect cl = { .max = 1 };
-	int rc = c->st->ops->children(c->st, cnt->ri, TY_CIN, newest, 1, collect_visit, &cl);
+	int rc = core_st(c)->ops->children(core_st(c), cnt->ri, TY_CIN, newest, 1, collect_visit, &cl);
 	if (rc != STORE_OK || cl.n == 0) {
 		collect_free(&cl);
 		return -1;
@@ -845,7 +987,7 @@ static int op_retrieve(op_ctx *x, target *tg)
 	}
 	if (r->ty == TY_CIN) {
 		res *p = NULL;
-		if (c->st->ops->get(c->st, r->pi, &p) == STORE_OK && json_is_true(json_object_get(p->a, "disr"))) {
+		if (core_st(c)->ops->get(core_st(c), r->pi, &p) == STORE_OK && json_is_true(json_object_get(p->a, "disr"))) {
 			res_free(&p);
 			filter_clear(&f);
 			return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on the container");
@@ -988,14 +1130,14 @@ int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent)
 	collect sub = { .max = (size_t)-1 };
 	/* subscriptions on r hear about its deletion before they go */
 	notify_event(c, r, 2, NULL, NULL);
-	if (c->st->ops->subtree(c->st, r->path, collect_visit, &sub) != STORE_OK) {
+	if (core_st(c)->ops->subtree(core_st(c), r->path, collect_visit, &sub) != STORE_OK) {
 		collect_free(&sub);
 		return -1;
 	}
 	for (size_t i = 0; i < sub.n; i++) {
 		if (sub.v[i]->ty == TY_SUB)
 			notify_sub_deleted(c, sub.v[i]);
-		if (c->st->ops->remove(c->st, sub.v[i]->ri) != STORE_OK) {
+		if (core_st(c)->ops->remove(core_st(c), sub.v[i]->ri) != STORE_OK) {
 			collect_free(&sub);
 			return -1;
 		}
@@ -1006,11 +1148,11 @@ int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent)
 		notify_sub_deleted(c, r);
 	if (t && t->on_delete && t->on_delete(c, r, fr) != 0)
 		return -1;
-	if (c->st->ops->remove(c->st, r->ri) != STORE_OK)
+	if (core_st(c)->ops->remove(core_st(c), r->ri) != STORE_OK)
 		return -1;
 	if (notify_parent) {
 		res *p = NULL;
-		if (c->st->ops->get(c->st, r->pi, &p) == STORE_OK)
+		if (core_st(c)->ops->get(core_st(c), r->pi, &p) == STORE_OK)
 			notify_event(c, p, 4, r, NULL);
 		res_free(&p);
 	}
@@ -1124,6 +1266,12 @@ int core_internal_request(cse *c, const m2m_request *req, m2m_response *rsp)
 	return rsp->rsc;
 }
 
+/* Requests that may change the store go through the writers' section. */
+static bool is_write(const m2m_request *req)
+{
+	return req->op != M2M_OP_RETRIEVE && req->op != M2M_OP_NOTIFY;
+}
+
 void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
 {
 	free(rsp->rqi);
@@ -1134,9 +1282,17 @@ void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
 	rsp->fr = m2m_strdup(c->csi);
 	free(rsp->to);
 	rsp->to = m2m_strdup(req->fr);
-	pthread_mutex_lock(&c->lock);
-	core_internal_request(c, req, rsp);
-	pthread_mutex_unlock(&c->lock);
+	store *rd = is_write(req) ? NULL : reader(c);
+	if (rd) {
+		tls_st = rd;
+		core_internal_request(c, req, rsp);
+		tls_st = NULL;
+	} else {
+		write_enter(c);
+		core_internal_request(c, req, rsp);
+		if (!write_leave(c))
+			m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "the store could not commit this request");
+	}
 	if (rsp->rsc == 0)
 		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "request was not answered");
 	log_debug("%d %s %s from %s -> %d", req->op, req->to ? req->to : "", req->rqi ? req->rqi : "",
@@ -1224,12 +1380,12 @@ static void reap_once(cse *c)
 	char now[24];
 	util_now(now);
 	collect cl = { .max = 256 };
-	pthread_mutex_lock(&c->lock);
-	if (c->st->ops->expired(c->st, now, 256, collect_visit, &cl) == STORE_OK) {
+	write_enter(c);
+	if (core_st(c)->ops->expired(core_st(c), now, 256, collect_visit, &cl) == STORE_OK) {
 		for (size_t i = 0; i < cl.n; i++) {
 			res *r = NULL;
 			/* an earlier deletion in this batch may have removed it */
-			if (c->st->ops->get(c->st, cl.v[i]->ri, &r) != STORE_OK)
+			if (core_st(c)->ops->get(core_st(c), cl.v[i]->ri, &r) != STORE_OK)
 				continue;
 			if (core_begin(c) == STORE_OK) {
 				if (core_delete_tree(c, r, NULL, true) == 0 && core_commit(c) == STORE_OK)
@@ -1240,7 +1396,7 @@ static void reap_once(cse *c)
 			res_free(&r);
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	write_leave(c);
 	collect_free(&cl);
 }
 
@@ -1276,8 +1432,14 @@ int cse_open(cse **out, const cse_config *cfg)
 	snprintf(c->csi, sizeof(c->csi), "/%s", cfg->cse_id);
 	snprintf(c->cb_ri, sizeof(c->cb_ri), "%s", cfg->cse_id);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->sync_mx, NULL);
+	pthread_cond_init(&c->sync_cv, NULL);
 	pthread_mutex_init(&c->reaper_mx, NULL);
 	pthread_cond_init(&c->reaper_cv, NULL);
+	pthread_mutex_init(&c->readers_mx, NULL);
+	/* an in-memory database cannot be shared: reads then take the writers' path */
+	c->readers_ok = strcmp(cfg->db_path, ":memory:") != 0 && strncmp(cfg->db_path, "file::memory:", 13) != 0 &&
+	                pthread_key_create(&c->rkey, NULL) == 0;
 	if (store_sqlite_open(cfg->db_path, &c->st) != STORE_OK) {
 		log_error("cannot open the store at %s", cfg->db_path);
 		goto fail;
@@ -1286,6 +1448,9 @@ int cse_open(cse **out, const cse_config *cfg)
 		goto fail;
 	if (notifier_start(&c->nt, c, 4) != 0)
 		goto fail;
+	if (pthread_create(&c->flusher, NULL, flusher_main, c) != 0)
+		goto fail;
+	c->flusher_started = true;
 	if (pthread_create(&c->reaper, NULL, reaper_main, c) != 0)
 		goto fail;
 	c->reaper_started = true;
@@ -1308,9 +1473,23 @@ void cse_close(cse **cp)
 	if (c->reaper_started)
 		pthread_join(c->reaper, NULL);
 	notifier_stop(&c->nt);
+	if (c->flusher_started) {
+		pthread_mutex_lock(&c->sync_mx);
+		c->stopping_sync = true;
+		pthread_cond_broadcast(&c->sync_cv);
+		pthread_mutex_unlock(&c->sync_mx);
+		pthread_join(c->flusher, NULL);
+	}
 	pthread_mutex_lock(&c->lock);
 	store_close(&c->st);
 	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < c->nreaders; i++)
+		store_close(&c->readers[i]);
+	if (c->readers_ok)
+		pthread_key_delete(c->rkey);
+	pthread_mutex_destroy(&c->readers_mx);
+	pthread_cond_destroy(&c->sync_cv);
+	pthread_mutex_destroy(&c->sync_mx);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->reaper_mx);
 	pthread_cond_destroy(&c->reaper_cv);

@@ -6,9 +6,9 @@
  * of the affected resource, applies enc (net, atr, chty and the filter-like
  * conditions), builds one m2m:sgn per subscription and resolves each nu
  * entry to URLs (a direct URL, or the poa of a registered AE/CSE).
- * Notifications wait in a per-transaction pending list; core_commit() hands
- * them to the delivery workers, core_rollback() drops them, so nothing is
- * announced that did not happen.
+ * Notifications wait in a pending list until the transaction that raised
+ * them commits (then the delivery workers get them) or rolls back (they are
+ * dropped), so nothing is announced that did not happen.
  *
  * Delivery: NOTIFY_WORKERS threads, each with a bounded FIFO. A job goes to
  * the worker chosen by a hash of its first URL, so notifications to one
@@ -303,7 +303,7 @@ static bool enc_conditions_match(const json_t *enc, int ty, const json_t *a)
 void notify_event(cse *c, const res *subject, int net, const res *child, const json_t *changed)
 {
 	json_t *subs = json_array();
-	if (c->st->ops->children(c->st, subject->ri, TY_SUB, false, -1, collect_subs, subs) != STORE_OK ||
+	if (core_st(c)->ops->children(core_st(c), subject->ri, TY_SUB, false, -1, collect_subs, subs) != STORE_OK ||
 	    json_array_size(subs) == 0) {
 		json_decref(subs);
 		return;
@@ -316,7 +316,7 @@ void notify_event(cse *c, const res *subject, int net, const res *child, const j
 		const char *sri = json_string_value(json_object_get(e, "ri"));
 		if (child && strcmp(sri, child->ri) == 0)
 			continue; /* a subscription does not hear of its own creation or deletion */
-		if (c->st->ops->get(c->st, sri, &sub) != STORE_OK)
+		if (core_st(c)->ops->get(core_st(c), sri, &sub) != STORE_OK)
 			continue;
 		json_t *enc = json_object_get(sub->a, "enc");
 		json_t *nets = json_object_get(enc, "net");

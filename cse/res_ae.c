@@ -104,7 +104,7 @@ static int ae_create(op_ctx *x)
 		return m2m_error(x->rsp, RSC_APP_RULE_VALIDATION_FAILED,
 		                 "originator %s is not allowed to register", stem);
 	res *old = NULL;
-	if (c->st->ops->get(c->st, stem, &old) == STORE_OK) {
+	if (core_st(c)->ops->get(core_st(c), stem, &old) == STORE_OK) {
 		res_free(&old);
 		return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_ALREADY_REGISTERED, "AE-ID %s is already registered", stem);
 	}

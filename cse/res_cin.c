@@ -76,7 +76,7 @@ static int cin_delete(cse *c, const res *r, const char *fr)
 {
 	(void)fr;
 	res *p = NULL;
-	if (c->st->ops->get(c->st, r->pi, &p) != STORE_OK)
+	if (core_st(c)->ops->get(core_st(c), r->pi, &p) != STORE_OK)
 		return 0; /* parent already gone (subtree delete) */
 	json_int_t cni = json_integer_value(json_object_get(p->a, "cni"));
 	json_int_t cbs = json_integer_value(json_object_get(p->a, "cbs"));

@@ -45,7 +45,7 @@ int cnt_prune(cse *c, res *cnt, bool all)
 		if (!over)
 			return 0;
 		res *old = NULL;
-		if (c->st->ops->children(c->st, cnt->ri, TY_CIN, false, 1, oldest_visit, &old) != STORE_OK)
+		if (core_st(c)->ops->children(core_st(c), cnt->ri, TY_CIN, false, 1, oldest_visit, &old) != STORE_OK)
 			return -1;
 		if (!old) { /* counters drifted: resynchronise */
 			json_object_set_new(a, "cni", json_integer(0));
@@ -53,7 +53,7 @@ int cnt_prune(cse *c, res *cnt, bool all)
 			return 0;
 		}
 		json_int_t cs = json_integer_value(json_object_get(old->a, "cs"));
-		int rc = c->st->ops->remove(c->st, old->ri);
+		int rc = core_st(c)->ops->remove(core_st(c), old->ri);
 		res_free(&old);
 		if (rc != STORE_OK)
 			return -1;

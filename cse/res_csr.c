@@ -41,7 +41,7 @@ static int csr_create(op_ctx *x)
 	if (strcmp(fr, x->c->csi) == 0)
 		return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "a CSE cannot register to itself");
 	res *old = NULL;
-	if (x->c->st->ops->get(x->c->st, fr + 1, &old) == STORE_OK) {
+	if (core_st(x->c)->ops->get(core_st(x->c), fr + 1, &old) == STORE_OK) {
 		res_free(&old);
 		return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_ALREADY_REGISTERED, "CSE %s is already registered", fr);
 	}

@@ -7,8 +7,10 @@
  * access); implementations need no locking of their own.
  *
  * Durability contract: once commit() returns STORE_OK, the changes survive a
- * kill -9 of the process. Outside begin()/commit() every write is its own
- * durable transaction.
+ * kill -9 of the process; once a later sync() returns STORE_OK, they also
+ * survive a power loss. Outside begin()/commit() every write is its own
+ * transaction. Committed changes are visible to other handles before
+ * sync(): the core holds its answers until sync() (group commit).
  *
  * Return codes: STORE_OK (0), STORE_NOTFOUND, STORE_CONFLICT (unique path or
  * ri already present), STORE_ERROR (I/O or internal; logged by the store).
@@ -17,7 +19,13 @@
  * A visitor gets a borrowed res, valid only during the call (res_dup() it to
  * keep it); it returns 0 to go on, 1 to stop early (the iterator then
  * returns STORE_OK), or <0 to abort (the iterator returns STORE_ERROR).
- * A visitor must not call back into the store.
+ * A visitor may call get() and get_path() (lookups), but no iterator and
+ * no write: the iteration's statement stays active during the call.
+ *
+ * Concurrency: a store handle is used by one thread at a time. Several
+ * handles may be open on one database file: the core reads through
+ * per-thread handles while one writer handle holds the transaction; a
+ * reader sees only committed data.
  */
 #ifndef HEARTH_STORE_H
 #define HEARTH_STORE_H
@@ -41,6 +49,10 @@ typedef struct store_ops {
 	int (*begin)(store *s);
 	int (*commit)(store *s);
 	int (*rollback)(store *s);
+	/* Make every commit so far survive power loss (see the durability
+	   contract). May run on another thread while the handle is in use;
+	   one sync() at a time. */
+	int (*sync)(store *s);
 
 	int (*get)(store *s, const char *ri, res **out);
 	int (*get_path)(store *s, const char *path, res **out);
