@@ -4,7 +4,9 @@
  * One thread, epoll, C keep-alive connections; each connection sends a
  * request, waits for the whole response, records its latency and the
  * X-M2M-RSC it carried, and sends the next one. Paths rotate over every -p
- * given; "%u" in a path or body becomes a per-run counter. Reports one JSON
+ * given; "%u" in a path, body or originator becomes a per-run counter
+ * (1, 2, 3, ... in request order), so that a later run can address what an
+ * earlier one created. Reports one JSON
  * line: requests, rps, p50/p99/max latency, errors (transport failures and
  * any response whose X-M2M-RSC is not 2xxx).
  *
@@ -74,9 +76,10 @@ static size_t expand(const char *tpl, unsigned long n, char *out, size_t cap)
 
 static void build_request(conn *c)
 {
-	char path[2048], body[8192], hdr[4096];
+	char path[2048], body[8192], hdr[4096], orig[256];
 	unsigned long n = ++counter;
 	expand(paths[next_path++ % npaths], n, path, sizeof(path));
+	expand(origin, n, orig, sizeof(orig));
 	size_t blen = body_tpl ? expand(body_tpl, n, body, sizeof(body)) : 0;
 	char ct[64] = "";
 	if (body_tpl)
@@ -86,7 +89,7 @@ static void build_request(conn *c)
 	int hl = snprintf(hdr, sizeof(hdr),
 	                  "%s %s HTTP/1.1\r\nHost: %s:%u\r\nX-M2M-Origin: %s\r\nX-M2M-RI: h%lu\r\nX-M2M-RVI: 4\r\n"
 	                  "Accept: application/json\r\n%sContent-Length: %zu\r\n\r\n",
-	                  method, path, inet_ntoa(addr.sin_addr), ntohs(addr.sin_port), origin, n, ct, blen);
+	                  method, path, inet_ntoa(addr.sin_addr), ntohs(addr.sin_port), orig, n, ct, blen);
 	free(c->out);
 	c->out = malloc((size_t)hl + blen);
 	if (!c->out)

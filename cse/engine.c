@@ -34,6 +34,26 @@ json_t *core_attrs_public(const res *r)
 	return o;
 }
 
+/* {"m2m:xxx": a} sharing r's attribute object, hidden attributes removed
+   from it in place: for a resource the caller owns and will not store. */
+static json_t *repr_take(res *r)
+{
+	const res_type *t = restype_get(r->ty);
+	for (;;) {
+		const char *hidden = NULL, *k;
+		json_t *v;
+		json_object_foreach(r->a, k, v)
+			if (k[0] == '_') {
+				hidden = k;
+				break;
+			}
+		if (!hidden)
+			break;
+		json_object_del(r->a, hidden);
+	}
+	return json_pack("{s:O}", t ? t->root : "m2m:unknown", r->a);
+}
+
 json_t *core_repr(const res *r)
 {
 	const res_type *t = restype_get(r->ty);
@@ -198,7 +218,24 @@ static void target_clear(target *t)
 static int resolve_structured(cse *c, char *path, target *tg, m2m_response *rsp)
 {
 	store *st = core_st(c);
-	int rc = st->ops->get_path(st, path, &tg->r);
+	int rc;
+	/* <container>/la|ol first: it is the hot path, and no child of a
+	   container can carry those names */
+	char *slash = strrchr(path, '/');
+	if (slash && (strcmp(slash + 1, "la") == 0 || strcmp(slash + 1, "ol") == 0)) {
+		int vr = slash[1] == 'l' ? VR_LA : VR_OL;
+		*slash = '\0';
+		res *p = NULL;
+		rc = st->ops->get_path(st, path, &p);
+		*slash = '/';
+		if (rc == STORE_OK && p->ty == TY_CNT) {
+			tg->r = p;
+			tg->vr = vr;
+			return 0;
+		}
+		res_free(&p);
+	}
+	rc = st->ops->get_path(st, path, &tg->r);
 	if (rc == STORE_OK)
 		return 0;
 	if (rc != STORE_NOTFOUND)
@@ -218,20 +255,6 @@ static int resolve_structured(cse *c, char *path, target *tg, m2m_response *rsp)
 			return 0;
 		}
 		res_free(&g);
-	}
-	char *slash = strrchr(path, '/');
-	if (slash && (strcmp(slash + 1, "la") == 0 || strcmp(slash + 1, "ol") == 0)) {
-		int vr = slash[1] == 'l' ? VR_LA : VR_OL;
-		*slash = '\0';
-		res *p = NULL;
-		rc = st->ops->get_path(st, path, &p);
-		*slash = '/';
-		if (rc == STORE_OK && p->ty == TY_CNT) {
-			tg->r = p;
-			tg->vr = vr;
-			return 0;
-		}
-		res_free(&p);
 	}
 	return m2m_error(rsp, RSC_NOT_FOUND, "resource %s does not exist", path);
 }
@@ -765,8 +788,15 @@ static int op_create(op_ctx *x, target *tg)
 		if (!x->nr->path)
 			abort();
 		snprintf(x->nr->path, plen, "%s/%s", parent->path, x->nr->rn);
+		set_str(x->nr->a, "rn", x->nr->rn);
+		set_str(x->nr->a, "ri", x->nr->ri);
+		order_attrs(x->nr);
+		int src = core_st(c)->ops->insert(core_st(c), x->nr);
+		if (src == STORE_OK)
+			break;
+		/* a conflict is on the path (the name) or on the ri: tell which */
 		res *clash = NULL;
-		if (core_st(c)->ops->get_path(core_st(c), x->nr->path, &clash) == STORE_OK) {
+		if (src == STORE_CONFLICT && core_st(c)->ops->get_path(core_st(c), x->nr->path, &clash) == STORE_OK) {
 			res_free(&clash);
 			if (gen_rn && attempt < 8)
 				continue;
@@ -774,12 +804,6 @@ static int op_create(op_ctx *x, target *tg)
 			               parent->path);
 			goto fail;
 		}
-		set_str(x->nr->a, "rn", x->nr->rn);
-		set_str(x->nr->a, "ri", x->nr->ri);
-		order_attrs(x->nr);
-		int src = core_st(c)->ops->insert(core_st(c), x->nr);
-		if (src == STORE_OK)
-			break;
 		if (src == STORE_CONFLICT && gen_ri && attempt < 8) {
 			char ri2[64];
 			util_random_id(x->t->prefix, 12, ri2, sizeof(ri2));
@@ -961,39 +985,40 @@ static int op_retrieve(op_ctx *x, target *tg)
 		filter_clear(&f);
 		return rc;
 	}
-	res *r = tg->r;
-	if (tg->vr == VR_LA || tg->vr == VR_OL) {
-		if (!acp_permitted(c, req, r, ACOP_RETRIEVE, 0)) {
+	/* An instance answers to its container's policy and disr, whether it
+	   is addressed directly or as la/ol. */
+	res *parent = NULL;
+	res *guard = tg->r;
+	if (tg->vr == VR_NONE && tg->r->ty == TY_CIN) {
+		if (core_st(c)->ops->get(core_st(c), tg->r->pi, &parent) != STORE_OK) {
 			filter_clear(&f);
-			return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not retrieve %s",
-			                 req->fr, r->path);
+			return m2m_error(x->rsp, RSC_INTERNAL_SERVER_ERROR, "the container of %s is missing", tg->r->path);
 		}
-		if (json_is_true(json_object_get(r->a, "disr"))) {
-			filter_clear(&f);
-			return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on %s", r->path);
-		}
-		res *ci = NULL;
-		if (newest_or_oldest(c, r, tg->vr == VR_LA, &ci) != 0) {
-			filter_clear(&f);
-			return m2m_error(x->rsp, RSC_NOT_FOUND, "container %s has no content instance", r->path);
-		}
-		res_free(&tg->r);
-		tg->r = r = ci;
-		tg->vr = VR_NONE;
-	} else if (!acp_permitted(c, req, r, ACOP_RETRIEVE, 0)) {
+		guard = parent;
+	}
+	if (!acp_permitted(c, req, guard, ACOP_RETRIEVE, 0)) {
+		res_free(&parent);
 		filter_clear(&f);
 		return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not retrieve %s",
-		                 req->fr, r->path);
+		                 req->fr, tg->r->path);
 	}
-	if (r->ty == TY_CIN) {
-		res *p = NULL;
-		if (core_st(c)->ops->get(core_st(c), r->pi, &p) == STORE_OK && json_is_true(json_object_get(p->a, "disr"))) {
-			res_free(&p);
+	bool disr = json_is_true(json_object_get(guard->a, "disr")) && (parent || tg->vr != VR_NONE);
+	res_free(&parent);
+	if (disr) {
+		filter_clear(&f);
+		return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on the container");
+	}
+	if (tg->vr == VR_LA || tg->vr == VR_OL) {
+		res *ci = NULL;
+		if (newest_or_oldest(c, tg->r, tg->vr == VR_LA, &ci) != 0) {
 			filter_clear(&f);
-			return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on the container");
+			return m2m_error(x->rsp, RSC_NOT_FOUND, "container %s has no content instance", tg->r->path);
 		}
-		res_free(&p);
+		res_free(&tg->r);
+		tg->r = ci;
+		tg->vr = VR_NONE;
 	}
+	res *r = tg->r;
 	int rcn = req->rcn >= 0 ? req->rcn : 1;
 	if (rcn == 7) {
 		filter_clear(&f);
@@ -1020,7 +1045,7 @@ static int op_retrieve(op_ctx *x, target *tg)
 		util_now(now);
 		json_object_set_new(r->a, "ctm", json_string(now));
 	}
-	rc = m2m_ok(x->rsp, RSC_OK, content_for_rcn(c, req, r, rcn, &f));
+	rc = m2m_ok(x->rsp, RSC_OK, rcn == 1 ? repr_take(r) : content_for_rcn(c, req, r, rcn, &f));
 	filter_clear(&f);
 	return rc;
 }
@@ -1285,7 +1310,10 @@ void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
 	store *rd = is_write(req) ? NULL : reader(c);
 	if (rd) {
 		tls_st = rd;
+		bool snap = rd->ops->read_begin(rd) == STORE_OK;
 		core_internal_request(c, req, rsp);
+		if (snap)
+			rd->ops->read_end(rd);
 		tls_st = NULL;
 	} else {
 		write_enter(c);

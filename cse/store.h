@@ -53,6 +53,9 @@ typedef struct store_ops {
 	   contract). May run on another thread while the handle is in use;
 	   one sync() at a time. */
 	int (*sync)(store *s);
+	/* A read-only snapshot around several lookups (no writes inside). */
+	int (*read_begin)(store *s);
+	int (*read_end)(store *s);
 
 	int (*get)(store *s, const char *ri, res **out);
 	int (*get_path)(store *s, const char *path, res **out);

@@ -71,7 +71,7 @@
 #define RES_COLS "seq, ty, ri, pi, rn, path, body"
 
 enum stmt_id {
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_BEGIN_READ,
 	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_GET, S_GET_PATH, S_SEQ_OF,
 	S_INSERT, S_UPDATE, S_DELETE,
@@ -84,6 +84,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_BEGIN_READ] = "BEGIN DEFERRED",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_SAVEPOINT] = "SAVEPOINT hearth_write",
@@ -720,6 +721,33 @@ static int op_rollback(store *s)
 	return result;
 }
 
+/* One read snapshot for several lookups: the WAL read lock is taken once,
+   and every lookup of the request sees the same committed state. */
+static int op_read_begin(store *s)
+{
+	sq_store *q = sq(s);
+
+	if (q->in_tx) {
+		log_error("store: read_begin inside a transaction");
+		return STORE_ERROR;
+	}
+	if (exec_stmt(q, S_BEGIN_READ) != STORE_OK)
+		return STORE_ERROR;
+	q->in_tx = true;
+	return STORE_OK;
+}
+
+static int op_read_end(store *s)
+{
+	sq_store *q = sq(s);
+	int result = STORE_OK;
+
+	if (q->in_tx && !sqlite3_get_autocommit(q->db))
+		result = exec_stmt(q, S_COMMIT);
+	q->in_tx = false;
+	return result;
+}
+
 /* Make every committed transaction durable: fdatasync the WAL file.
    Thread-safe against the handle's own use; only one sync() at a time. */
 static int op_sync(store *s)
@@ -1002,6 +1030,8 @@ static const store_ops sqlite_ops = {
 	.commit = op_commit,
 	.rollback = op_rollback,
 	.sync = op_sync,
+	.read_begin = op_read_begin,
+	.read_end = op_read_end,
 	.get = op_get,
 	.get_path = op_get_path,
 	.insert = op_insert,

@@ -1,5 +1,5 @@
 # Benchmarks: make bench (see bench/run.sh and bench/RESULTS.md).
-BENCH_BIN := $(B)/bench/limit-server $(B)/bench/hload $(B)/bench/mkstore
+BENCH_BIN := $(B)/bench/limit-server $(B)/bench/hload $(B)/bench/mkstore $(B)/bench/fanout
 
 $(B)/bench/limit-server: bench/limit_server.c
 	@mkdir -p $(dir $@)
@@ -12,6 +12,10 @@ $(B)/bench/hload: bench/hload.c
 $(B)/bench/mkstore: bench/mkstore.c $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/fanout: bench/fanout.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
 .PHONY: bench
 bench: deps $(B)/hearth-cse $(BENCH_BIN)
