@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 	int rounds = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 10;
 	if (nsub < 1 || nsub > MAX_SUBS || rounds < 1 || rounds > 1000)
 		return 2;
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_req,
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, on_req,
 	                                        NULL, MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);
 	if (!d)
 		return 1;

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+#include <stdatomic.h>
 
 #include "http_server.h"
 #include "codec_json.h"
@@ -48,6 +49,8 @@
 struct http_server {
 	struct MHD_Daemon *d;
 	cse *c;
+	atomic_uint active;   /* open connections */
+	unsigned soft_limit;  /* above it, new requests get 503 */
 };
 
 /* ------------------------------------------------------------------ */
@@ -965,6 +968,43 @@ static enum MHD_Result send_early_error(struct MHD_Connection *conn, int rsc, co
 	return ret;
 }
 
+/* Overload: more connections than the configured limit are open. The
+   client gets 503 with Retry-After and the connection is closed, so that
+   the load sheds instead of queueing. */
+static enum MHD_Result send_busy(struct MHD_Connection *conn, unsigned limit)
+{
+	char body[160], rsc[16];
+	int n = snprintf(body, sizeof body,
+	                 "{\"m2m:dbg\":\"server busy: more than %u connections are open; retry later\"}", limit);
+	struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	const char *ri = mhd_header(conn, "X-M2M-RI");
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	snprintf(rsc, sizeof rsc, "%d", RSC_INTERNAL_SERVER_ERROR);
+	MHD_add_response_header(r, "X-M2M-RSC", rsc);
+	MHD_add_response_header(r, "X-M2M-RI", ri && *ri && strlen(ri) <= HL_MAX_ID ? ri : " ");
+	MHD_add_response_header(r, "Retry-After", "1");
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	http_server *s = cls;
+	(void)conn;
+	(void)socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&s->active, 1);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub(&s->active, 1);
+}
+
 static char *peer_address(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -1061,6 +1101,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		int64_t n;
 
 		x->started = 1;
+		if (atomic_load(&s->active) > s->soft_limit)
+			return send_busy(conn, s->soft_limit);
 		if (cl && parse_i64(cl, &n) == 0 && n > (int64_t)HL_MAX_BODY) {
 			char msg[80];
 			snprintf(msg, sizeof msg, "request body larger than %u bytes", HL_MAX_BODY);
@@ -1103,13 +1145,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return handle_complete(s, conn, url, method, x);
 }
 
-int http_server_start(http_server **out, cse *c, const char *addr, int port,
-                      unsigned threads, unsigned conn_limit)
+int http_server_start(http_server **out, cse *c, const http_opts *o)
 {
 	struct addrinfo hints, *ai = NULL;
 	struct sockaddr_storage ss;
 	http_server *s = NULL;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	/* poll(), not epoll: libmicrohttpd 0.9.75 in epoll mode can stop
+	   serving for good once its connection limit was reached */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	const char *addr = o->addr;
+	int port = o->port;
+	unsigned threads = o->threads, conn_limit = o->conn_limit;
+	unsigned timeout = o->conn_timeout ? o->conn_timeout : HL_HTTP_CONN_TIMEOUT_S;
 	int gai;
 
 	*out = NULL;
@@ -1150,12 +1197,17 @@ int http_server_start(http_server **out, cse *c, const char *addr, int port,
 		return -1;
 	}
 	s->c = c;
+	s->soft_limit = conn_limit;
+	/* room above the limit to answer 503 instead of leaving clients waiting
+	   in the accept queue */
+	unsigned hard = conn_limit + (conn_limit / 8 > 8 ? conn_limit / 8 : 8) * threads;
 	s->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s,
 	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                        MHD_OPTION_THREAD_POOL_SIZE, threads,
-	                        MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HL_HTTP_CONN_TIMEOUT_S,
+	                        MHD_OPTION_CONNECTION_LIMIT, hard,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	                        MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)s,
 	                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	                        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)s,
 	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)s,
@@ -1165,8 +1217,8 @@ int http_server_start(http_server **out, cse *c, const char *addr, int port,
 		free(s);
 		return -1;
 	}
-	log_info("http: listening on %s:%d (%u threads, %u connections)", addr ? addr : "*",
-	         port, threads, conn_limit);
+	log_info("http: listening on %s:%d (%u threads, %u connections, %u s idle timeout)",
+	         addr ? addr : "*", port, threads, conn_limit, timeout);
 	*out = s;
 	return 0;
 }

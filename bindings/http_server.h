@@ -14,10 +14,16 @@
 
 typedef struct http_server http_server;
 
-/* Start listening on addr:port (port 0 is not allowed). Returns 0 or -1
- * with a logged reason. threads: worker thread count (>= 1). */
-int http_server_start(http_server **out, cse *c, const char *addr, int port,
-                      unsigned threads, unsigned conn_limit);
+typedef struct http_opts {
+	const char *addr;      /* listen address (IPv4 or IPv6 literal) */
+	int port;              /* 1..65535 */
+	unsigned threads;      /* worker threads (>= 1) */
+	unsigned conn_limit;   /* open connections; above it requests get HTTP 503 */
+	unsigned conn_timeout; /* idle seconds before a connection is closed (0: default) */
+} http_opts;
+
+/* Start listening. Returns 0, or -1 with a logged reason (address in use...). */
+int http_server_start(http_server **out, cse *c, const http_opts *o);
 /* Stop accepting, finish in-flight requests, free. Accepts NULL. */
 void http_server_stop(http_server **s);
 

@@ -61,7 +61,7 @@ enum opt_kind {
 enum {
 	O_CSE_ID, O_CSE_RN, O_SP_ID, O_CSE_TYPE, O_ADMIN, O_LOG_LEVEL, O_DEFAULT_ET,
 	O_MAX_MNI, O_ALLOWED_AE, O_POA, O_HTTP_ADDR, O_HTTP_PORT, O_HTTP_THREADS,
-	O_CONN_LIMIT, O_DB, O_COUNT
+	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_COUNT
 };
 
 typedef struct opt {
@@ -105,7 +105,9 @@ static const opt opt_tab[O_COUNT] = {
 	[O_HTTP_THREADS] = { "http", "threads", "http-threads", K_INT, OFF(http_threads), 1,
 		CFG_MAX_THREADS, "N", "HTTP worker threads (1..64)", NULL },
 	[O_CONN_LIMIT] = { "http", "conn-limit", "conn-limit", K_UINT, OFF(http_conn_limit), 1,
-		CFG_MAX_CONN, "N", "concurrent HTTP connections (1..100000)", NULL },
+		CFG_MAX_CONN, "N", "open HTTP connections; above it requests get HTTP 503 (1..100000)", NULL },
+	[O_CONN_TIMEOUT] = { "http", "conn-timeout", "conn-timeout", K_UINT, OFF(http_conn_timeout), 1,
+		3600, "SECONDS", "idle seconds before an HTTP connection is closed (1..3600)", NULL },
 	[O_DB] = { "store", "db", "db", K_PATH, OFF(db_path), 0, 0, "PATH",
 		"SQLite database file (its directory is created)", NULL },
 };
@@ -417,6 +419,7 @@ void config_init(cse_config *cfg)
 	cfg->max_mni = 0;
 	cfg->http_threads = 4;
 	cfg->http_conn_limit = HL_HTTP_CONN_LIMIT;
+	cfg->http_conn_timeout = HL_HTTP_CONN_TIMEOUT_S;
 	cfg->allowed_ae = strdup("C*,S*");
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }

@@ -27,6 +27,7 @@ typedef struct cse_config {
 	long max_mni;        /* CSE-imposed cap on container mni (0 = none) */
 	int http_threads;    /* HTTP worker threads */
 	unsigned http_conn_limit;
+	unsigned http_conn_timeout; /* idle seconds before a connection is closed */
 	char *allowed_ae;    /* comma-separated originator patterns allowed to register ("C*,S*") */
 	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;

@@ -114,8 +114,9 @@ int main(int argc, char **argv)
 		log_error("cannot open the CSE (database %s)", cfg.db_path);
 		goto out;
 	}
-	if (http_server_start(&srv, c, cfg.http_addr, cfg.http_port, (unsigned)cfg.http_threads,
-	                      cfg.http_conn_limit) != 0) {
+	http_opts ho = { .addr = cfg.http_addr, .port = cfg.http_port, .threads = (unsigned)cfg.http_threads,
+	                 .conn_limit = cfg.http_conn_limit, .conn_timeout = cfg.http_conn_timeout };
+	if (http_server_start(&srv, c, &ho) != 0) {
 		log_error("cannot listen on http://%s:%d (address in use or not available?)",
 		          cfg.http_addr, cfg.http_port);
 		goto out;

@@ -9,6 +9,7 @@
 #include "conformance/lib/harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -51,6 +52,14 @@ static struct {
 	char label[512];
 	bool started;
 } H;
+
+/* Extra daemon flags: outside H, which the group setup clears, so that a
+ * test binary may set them before its group setup starts the daemon. */
+#define HARNESS_MAX_EXTRA_ARGS 32
+static struct {
+	char *v[HARNESS_MAX_EXTRA_ARGS];
+	size_t n;
+} X;
 
 /* ---------------- small utilities ---------------- */
 
@@ -257,11 +266,14 @@ int harness_cse_start(void)
 			dup2(fd, 2);
 			close(fd);
 		}
-		char *argv[] = {H.bin, (char *)"--http-addr", (char *)"127.0.0.1",
+		char *argv[18 + HARNESS_MAX_EXTRA_ARGS] = {H.bin, (char *)"--http-addr", (char *)"127.0.0.1",
 		                (char *)"--http-port", port, (char *)"--db", H.db,
 		                (char *)"--cse-id", H.cse_id, (char *)"--cse-rn", H.cse_rn,
 		                (char *)"--sp-id", H.sp_id, (char *)"--admin", H.admin,
 		                (char *)"--log-level", (char *)"warn", NULL};
+		for (size_t i = 0; i < X.n; i++)
+			argv[17 + i] = X.v[i];
+		argv[17 + X.n] = NULL;
 		execv(H.bin, argv);
 		fprintf(stderr, "harness: exec %s: %s\n", H.bin, strerror(errno));
 		_exit(127);
@@ -352,6 +364,234 @@ bool harness_cse_alive(void)
 		}
 	}
 	return cse_answers();
+}
+
+int harness_cse_set_args(const char *const *args)
+{
+	for (size_t i = 0; i < X.n; i++)
+		free(X.v[i]);
+	X.n = 0;
+	for (size_t i = 0; args && args[i]; i++) {
+		if (X.n == HARNESS_MAX_EXTRA_ARGS) {
+			print_error("harness: more than %d extra daemon flags\n", HARNESS_MAX_EXTRA_ARGS);
+			return -1;
+		}
+		X.v[X.n] = strdup(args[i]);
+		if (!X.v[X.n])
+			return -1;
+		X.n++;
+	}
+	return 0;
+}
+
+bool harness_cse_has_flag(const char *flag)
+{
+	bool found = false;
+	int fds[2];
+	if (!H.bin[0] || !flag || pipe(fds) != 0)
+		return false;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return false;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execl(H.bin, H.bin, "--help", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	char line[1024];
+	size_t fl = strlen(flag);
+	while (f && fgets(line, sizeof(line), f)) {
+		/* the flag as a whole word: followed by a space, '=', ',' or the end */
+		for (const char *p = strstr(line, flag); p && !found; p = strstr(p + 1, flag)) {
+			char after = p[fl];
+			if (after == ' ' || after == '=' || after == ',' || after == '\n' ||
+			    after == '\t' || after == '\0')
+				found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	else
+		close(fds[0]);
+	waitpid(pid, NULL, 0);
+	return found;
+}
+
+const char *harness_db_path(void) { return H.local ? H.db : NULL; }
+int harness_port(void) { return H.local ? H.port : 0; }
+int harness_cse_pid(void) { return H.local && H.pid > 0 ? (int)H.pid : 0; }
+
+int harness_cse_mem(long *rss_kib, long *hwm_kib)
+{
+	if (!H.local || H.pid <= 0)
+		return -1;
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)H.pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	long rss = -1, hwm = -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "VmRSS:", 6) == 0)
+			rss = strtol(line + 6, NULL, 10);
+		else if (strncmp(line, "VmHWM:", 6) == 0)
+			hwm = strtol(line + 6, NULL, 10);
+	}
+	fclose(f);
+	if (rss < 0 || hwm < 0)
+		return -1;
+	if (rss_kib)
+		*rss_kib = rss;
+	if (hwm_kib)
+		*hwm_kib = hwm;
+	return 0;
+}
+
+/* Socket inodes of the daemon's open fds into inodes[] (at most max);
+ * returns the count, or -1. Also the total number of fds into *nfds. */
+static int daemon_fds(unsigned long *inodes, int max, int *nfds)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)H.pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0, total = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		total++;
+		char lp[128], target[128];
+		snprintf(lp, sizeof(lp), "%s/%s", path, e->d_name);
+		ssize_t len = readlink(lp, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, "socket:[", 8) == 0 && n < max)
+			inodes[n++] = strtoul(target + 8, NULL, 10);
+	}
+	closedir(d);
+	if (nfds)
+		*nfds = total;
+	return n;
+}
+
+int harness_cse_fd_count(void)
+{
+	int total = 0;
+	unsigned long dummy[1];
+	if (!H.local || H.pid <= 0 || daemon_fds(dummy, 0, &total) < 0)
+		return -1;
+	return total;
+}
+
+int harness_cse_conn_count(void)
+{
+	enum { MAXS = 4096 };
+	static unsigned long inodes[MAXS];
+	if (!H.local || H.pid <= 0)
+		return -1;
+	int ns = daemon_fds(inodes, MAXS, NULL);
+	if (ns < 0)
+		return -1;
+	int count = 0;
+	const char *tables[] = {"tcp", "tcp6"};
+	for (size_t t = 0; t < 2; t++) {
+		char path[64], line[512];
+		snprintf(path, sizeof(path), "/proc/%ld/net/%s", (long)H.pid, tables[t]);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f)) { /* header */
+			fclose(f);
+			continue;
+		}
+		while (fgets(line, sizeof(line), f)) {
+			/* sl local rem st tx:rx tr:when retr uid timeout inode */
+			char *fld[10];
+			int nf = 0;
+			for (char *p = line; *p && nf < 10;) {
+				while (*p == ' ' || *p == '\t' || *p == '\n')
+					*p++ = '\0';
+				if (!*p)
+					break;
+				fld[nf++] = p;
+				while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+					p++;
+			}
+			if (nf < 10)
+				continue;
+			char *colon = strrchr(fld[1], ':');
+			if (!colon || strtol(colon + 1, NULL, 16) != H.port)
+				continue;
+			if (strcmp(fld[3], "0A") == 0) /* LISTEN */
+				continue;
+			unsigned long ino = strtoul(fld[9], NULL, 10);
+			for (int i = 0; i < ns; i++)
+				if (inodes[i] == ino) {
+					count++;
+					break;
+				}
+		}
+		fclose(f);
+	}
+	return count;
+}
+
+bool harness_cse_sanitized(void)
+{
+	bool yes = false;
+	char path[64], line[1024];
+	if (!H.local)
+		return false;
+	if (H.pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/maps", (long)H.pid);
+		FILE *f = fopen(path, "r");
+		while (f && !yes && fgets(line, sizeof(line), f))
+			yes = strstr(line, "libasan") != NULL;
+		if (f)
+			fclose(f);
+	}
+	if (!yes) { /* statically linked runtime (clang): look into the binary */
+		FILE *f = fopen(H.bin, "rb");
+		static const char needle[] = "AddressSanitizer";
+		char buf[65536 + sizeof(needle)];
+		size_t keep = 0, n;
+		while (f && !yes && (n = fread(buf + keep, 1, sizeof(buf) - keep, f)) > 0) {
+			n += keep;
+			yes = memmem(buf, n, needle, sizeof(needle) - 1) != NULL;
+			keep = n < sizeof(needle) ? n : sizeof(needle) - 1;
+			memmove(buf, buf + n - keep, keep);
+		}
+		if (f)
+			fclose(f);
+	}
+	return yes;
+}
+
+bool harness_cse_running(void)
+{
+	int st;
+	if (!H.local || H.pid <= 0)
+		return false;
+	if (waitpid(H.pid, &st, WNOHANG) == H.pid) {
+		print_error("harness: daemon died (%s %d)\n", WIFEXITED(st) ? "exit status" : "signal",
+		            WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		H.pid = 0;
+		H.keep = true;
+		harness_log_tail(30);
+		return false;
+	}
+	return true;
 }
 
 static void atexit_kill(void)

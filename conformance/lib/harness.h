@@ -71,6 +71,32 @@ int harness_cse_stop(void);       /* SIGTERM, wait; -1 unless exit status 0 */
 int harness_cse_restart(void);    /* stop (expect 0) + start */
 int harness_cse_kill9(void);      /* SIGKILL, reap */
 bool harness_cse_alive(void);     /* local: process running; foreign: answers */
+bool harness_cse_running(void);   /* local: process running (no request sent); else false */
+
+/* Local mode only: extra command-line flags appended to the harness's own
+ * on every following harness_cse_start() (restarts included), e.g.
+ * {"--conn-limit", "8", "--http-threads", "2", NULL}. The strings are
+ * copied; NULL (or an empty list) clears them. May be called before the
+ * group setup, which then starts the daemon with them. Returns 0, or -1
+ * (more than 32 flags, or out of memory). */
+int harness_cse_set_args(const char *const *args);
+bool harness_cse_has_flag(const char *flag);  /* does `HEARTH_BIN --help` list it? */
+const char *harness_db_path(void);  /* local: the daemon's database file; else NULL */
+int harness_port(void);             /* local: the daemon's HTTP port; else 0 */
+int harness_cse_pid(void);          /* local: the running daemon's pid; else 0 */
+/* Local: VmRSS / VmHWM of the daemon in KiB (/proc/<pid>/status); either
+ * pointer may be NULL. Returns 0, or -1 when no daemon or unreadable. */
+int harness_cse_mem(long *rss_kib, long *hwm_kib);
+/* Local: accepted TCP connections the daemon holds on its HTTP port (its
+ * socket fds matched against /proc/<pid>/net/tcp{,6}, listener excluded),
+ * or -1. */
+int harness_cse_conn_count(void);
+/* Local: open file descriptors of the daemon, or -1. */
+int harness_cse_fd_count(void);
+/* Local: is the daemon built with AddressSanitizer (libasan mapped into
+ * it, or "AddressSanitizer" inside its binary)? Used to widen memory
+ * bounds: ASan's quarantine keeps freed memory resident. */
+bool harness_cse_sanitized(void);
 
 #define HARNESS_LOCAL_ONLY()                                                  \
 	do {                                                                  \
