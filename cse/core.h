@@ -2,14 +2,15 @@
  * core.h - internals shared by the engine's files (not for bindings).
  *
  * Locking: writers (create, update, delete, the reaper) run one at a time
- * under cse.lock, each in its own transaction, and wait for a group sync
- * outside it; readers use a store handle of their own thread and take no
- * lock (engine.c).
+ * under cse.lock inside a shared batch transaction and wait for its group
+ * sync outside the lock; readers use a store handle of their own thread and
+ * take no lock (engine.c).
  */
 #ifndef HEARTH_CORE_H
 #define HEARTH_CORE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,13 +21,19 @@
 
 typedef struct notifier notifier;
 
+#define BATCH_RING 256 /* outcomes of recent batches, by id; far more than in flight */
+
 struct cse {
 	cse_config cfg;
 	store *st;             /* the writer's handle */
 	pthread_mutex_t lock;  /* writers' section (see engine.c) */
-	pthread_mutex_t sync_mx; /* group commit: commit/sync sequence numbers */
+	atomic_uint w_waiting;   /* writers waiting to enter */
+	bool batch_open;         /* a batch transaction is open (under lock) */
+	pthread_mutex_t sync_mx; /* group commit: batch and sync sequence numbers */
 	pthread_cond_t sync_cv;
-	uint64_t commit_seq, synced_seq, sync_failed_upto;
+	uint64_t batch_id;       /* id of the open batch = batches committed so far */
+	uint64_t commit_seq, synced_seq;
+	bool batch_failed[BATCH_RING];
 	pthread_t flusher;
 	bool flusher_started, stopping_sync;
 	bool readers_ok;       /* per-thread read handles (not for :memory:) */
@@ -64,12 +71,12 @@ struct op_ctx {
 /* Hidden attributes (never serialised) start with '_'. */
 #define HA_ORIG "_o"   /* originator that created the resource */
 
-/* engine.c: a request's store transaction. Commit hands the notifications
-   raised in it to the notifier; rollback (also after a failed commit)
-   drops them. */
-int core_begin(cse *c);
-int core_commit(cse *c);
-void core_rollback(cse *c);
+/* engine.c: a request's unit of change inside the open batch; rollback
+   undoes it and drops the notifications it raised; the batch commit hands
+   the rest to the notifier. */
+int core_begin(cse *c, void **mark);
+int core_commit(cse *c, void *mark);
+void core_rollback(cse *c, void *mark);
 /* The store handle of the calling thread's current request. */
 store *core_st(cse *c);
 int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent);
@@ -100,6 +107,9 @@ void notify_event(cse *c, const res *subject, int net, const res *child, const j
    workers, or drop them after a rollback. */
 void notify_flush(cse *c);
 void notify_discard(cse *c);
+/* Position in the pending list, and dropping what came after it. */
+void *notify_mark(cse *c);
+void notify_truncate(cse *c, void *mark);
 /* Send the deletion notification of a subscription being deleted. */
 void notify_sub_deleted(cse *c, const res *sub);
 /* Verification request for a new subscription; returns 0 or an rsc. */

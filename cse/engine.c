@@ -82,46 +82,68 @@ static void set_str(json_t *o, const char *k, const char *v)
  * Transactions and group commit.
  *
  * Writers (create, update, delete, the reaper) run one at a time under
- * c->lock, each request in its own store transaction. A commit only writes
- * to the WAL (it survives kill -9 from then on); the flusher thread makes
- * commits durable with one store sync() for all that piled up while the
- * previous sync ran, and a writer's answer is held until the sync that
- * covers its commit (group commit without holding the lock during the
- * fsync). Readers take no lock: each thread reads through its own store
- * handle, which sees committed data.
+ * c->lock. They share one open store transaction, the batch; each request
+ * is a savepoint in it, so a failed request undoes only itself (and drops
+ * only its own notifications). The last writer to leave while nobody else
+ * waits for the lock commits the batch: the commit writes the WAL once for
+ * every request in it (hot pages such as the parent container and index
+ * tails are written once, not once per request) and survives kill -9 from
+ * then on. The flusher thread then makes it survive power loss with one
+ * store sync(), outside the lock, so the next batch fills meanwhile. A
+ * writer's answer is held until the sync covering its batch.
+ * Readers take no lock: each thread reads through its own store handle,
+ * which sees committed data.
  */
 static __thread store *tls_st;
-static __thread uint64_t tls_commit; /* this thread's last commit sequence */
 
 store *core_st(cse *c)
 {
 	return tls_st ? tls_st : c->st;
 }
 
-int core_begin(cse *c)
+int core_begin(cse *c, void **mark)
 {
-	return c->st->ops->begin(c->st);
+	if (!c->batch_open) {
+		if (c->st->ops->begin(c->st) != STORE_OK)
+			return STORE_ERROR;
+		c->batch_open = true;
+	}
+	*mark = notify_mark(c);
+	return c->st->ops->savepoint(c->st);
 }
 
-int core_commit(cse *c)
+int core_commit(cse *c, void *mark)
 {
-	int rc = c->st->ops->commit(c->st);
-	if (rc != STORE_OK) {
-		core_rollback(c);
-		return rc;
+	(void)mark;
+	return c->st->ops->release(c->st);
+}
+
+void core_rollback(cse *c, void *mark)
+{
+	if (c->st->ops->rollback_to(c->st) != STORE_OK)
+		log_error("request rollback failed");
+	notify_truncate(c, mark);
+}
+
+/* Commit the open batch (under c->lock); the flusher makes it durable. */
+static void batch_commit(cse *c)
+{
+	if (!c->batch_open)
+		return;
+	c->batch_open = false;
+	bool ok = c->st->ops->commit(c->st) == STORE_OK;
+	if (ok) {
+		notify_flush(c);
+	} else {
+		c->st->ops->rollback(c->st);
+		notify_discard(c);
+		log_error("commit of batch %llu failed", (unsigned long long)c->batch_id);
 	}
-	notify_flush(c);
 	pthread_mutex_lock(&c->sync_mx);
-	tls_commit = ++c->commit_seq;
+	c->batch_failed[c->batch_id % BATCH_RING] = !ok;
+	c->commit_seq = ++c->batch_id;
 	pthread_cond_broadcast(&c->sync_cv);
 	pthread_mutex_unlock(&c->sync_mx);
-	return STORE_OK;
-}
-
-void core_rollback(cse *c)
-{
-	c->st->ops->rollback(c->st);
-	notify_discard(c);
 }
 
 static void *flusher_main(void *arg)
@@ -138,8 +160,9 @@ static void *flusher_main(void *arg)
 		int rc = c->st->ops->sync(c->st);
 		pthread_mutex_lock(&c->sync_mx);
 		if (rc != STORE_OK) {
-			c->sync_failed_upto = target;
-			log_error("the store could not make commits up to %llu durable", (unsigned long long)target);
+			for (uint64_t b = c->synced_seq; b < target; b++)
+				c->batch_failed[b % BATCH_RING] = true;
+			log_error("the store could not make batches up to %llu durable", (unsigned long long)target);
 		}
 		c->synced_seq = target;
 		pthread_cond_broadcast(&c->sync_cv);
@@ -150,23 +173,30 @@ static void *flusher_main(void *arg)
 
 static void write_enter(cse *c)
 {
+	atomic_fetch_add(&c->w_waiting, 1);
 	pthread_mutex_lock(&c->lock);
+	atomic_fetch_sub(&c->w_waiting, 1);
 	tls_st = c->st;
-	tls_commit = 0;
 }
 
-/* Leave the writers' section and wait until this thread's commits are
-   durable. Returns false when they could not be made durable. */
+/* Leave the writers' section; if this request is part of a batch, wait
+   until that batch is committed and durable. Returns false when it could
+   not be committed or made durable. */
 static bool write_leave(cse *c)
 {
 	tls_st = NULL;
-	pthread_mutex_unlock(&c->lock);
-	if (!tls_commit)
+	if (!c->batch_open) {
+		pthread_mutex_unlock(&c->lock);
 		return true;
+	}
+	uint64_t mine = c->batch_id;
+	if (atomic_load(&c->w_waiting) == 0)
+		batch_commit(c);
+	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_lock(&c->sync_mx);
-	while (c->synced_seq < tls_commit)
+	while (c->synced_seq <= mine)
 		pthread_cond_wait(&c->sync_cv, &c->sync_mx);
-	bool ok = c->sync_failed_upto < tls_commit;
+	bool ok = !c->batch_failed[mine % BATCH_RING];
 	pthread_mutex_unlock(&c->sync_mx);
 	return ok;
 }
@@ -743,7 +773,8 @@ static int op_create(op_ctx *x, target *tg)
 	json_decref(a);
 	x->target = parent;
 
-	rc = core_begin(c) == STORE_OK ? 0 : m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
+	void *mark = NULL;
+	rc = core_begin(c, &mark) == STORE_OK ? 0 : m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
 	if (rc)
 		return rc;
 	if (x->t->on_create && (rc = x->t->on_create(x)) != 0)
@@ -823,7 +854,7 @@ static int op_create(op_ctx *x, target *tg)
 		goto fail;
 	}
 	notify_event(c, parent, 3, x->nr, NULL);
-	if (core_commit(c) != STORE_OK) {
+	if (core_commit(c, mark) != STORE_OK) {
 		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store commit failed");
 		goto fail;
 	}
@@ -844,7 +875,7 @@ static int op_create(op_ctx *x, target *tg)
 	}
 	return m2m_ok(rsp, RSC_CREATED, pc);
 fail:
-	core_rollback(c);
+	core_rollback(c, mark);
 	return rc;
 }
 
@@ -1118,7 +1149,8 @@ static int op_update(op_ctx *x, target *tg)
 		json_object_set_new(x->nr->a, "st", json_integer(st + 1));
 		json_object_set(x->changed, "st", json_object_get(x->nr->a, "st"));
 	}
-	if (core_begin(c) != STORE_OK)
+	void *mark = NULL;
+	if (core_begin(c, &mark) != STORE_OK)
 		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
 	if (x->t->on_update && (rc = x->t->on_update(x)) != 0)
 		goto fail;
@@ -1127,7 +1159,7 @@ static int op_update(op_ctx *x, target *tg)
 		goto fail;
 	}
 	notify_event(c, x->nr, 1, NULL, x->changed);
-	if (core_commit(c) != STORE_OK) {
+	if (core_commit(c, mark) != STORE_OK) {
 		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store commit failed");
 		goto fail;
 	}
@@ -1144,7 +1176,7 @@ static int op_update(op_ctx *x, target *tg)
 	}
 	return m2m_ok(rsp, RSC_UPDATED, pc);
 fail:
-	core_rollback(c);
+	core_rollback(c, mark);
 	return rc;
 }
 
@@ -1216,12 +1248,13 @@ static int op_delete(op_ctx *x, target *tg)
 		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "%s", err);
 	json_t *pc = rcn ? content_for_rcn(c, req, r, rcn, &f) : NULL;
 	filter_clear(&f);
-	if (core_begin(c) != STORE_OK) {
+	void *mark = NULL;
+	if (core_begin(c, &mark) != STORE_OK) {
 		json_decref(pc);
 		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
 	}
-	if (core_delete_tree(c, r, req->fr, true) != 0 || core_commit(c) != STORE_OK) {
-		core_rollback(c);
+	if (core_delete_tree(c, r, req->fr, true) != 0 || core_commit(c, mark) != STORE_OK) {
+		core_rollback(c, mark);
 		json_decref(pc);
 		return m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "delete failed");
 	}
@@ -1415,11 +1448,12 @@ static void reap_once(cse *c)
 			/* an earlier deletion in this batch may have removed it */
 			if (core_st(c)->ops->get(core_st(c), cl.v[i]->ri, &r) != STORE_OK)
 				continue;
-			if (core_begin(c) == STORE_OK) {
-				if (core_delete_tree(c, r, NULL, true) == 0 && core_commit(c) == STORE_OK)
+			void *mark = NULL;
+			if (core_begin(c, &mark) == STORE_OK) {
+				if (core_delete_tree(c, r, NULL, true) == 0 && core_commit(c, mark) == STORE_OK)
 					log_debug("expired %s", r->path);
 				else
-					core_rollback(c);
+					core_rollback(c, mark);
 			}
 			res_free(&r);
 		}
@@ -1509,6 +1543,9 @@ void cse_close(cse **cp)
 		pthread_join(c->flusher, NULL);
 	}
 	pthread_mutex_lock(&c->lock);
+	batch_commit(c); /* nothing should be open by now; never lose a batch */
+	if (c->st)
+		c->st->ops->sync(c->st);
 	store_close(&c->st);
 	pthread_mutex_unlock(&c->lock);
 	for (size_t i = 0; i < c->nreaders; i++)

@@ -6,9 +6,10 @@
  * of the affected resource, applies enc (net, atr, chty and the filter-like
  * conditions), builds one m2m:sgn per subscription and resolves each nu
  * entry to URLs (a direct URL, or the poa of a registered AE/CSE).
- * Notifications wait in a pending list until the transaction that raised
- * them commits (then the delivery workers get them) or rolls back (they are
- * dropped), so nothing is announced that did not happen.
+ * Notifications wait in a pending list until the batch they belong to
+ * commits (then the delivery workers get them) or rolls back (dropped); a
+ * request that fails inside a batch drops only its own (notify_truncate),
+ * so nothing is announced that did not happen.
  *
  * Delivery: NOTIFY_WORKERS threads, each with a bounded FIFO. A job goes to
  * the worker chosen by a hash of its first URL, so notifications to one
@@ -200,6 +201,30 @@ void notify_discard(cse *c)
 	}
 	if (n)
 		n->pending_tail = NULL;
+}
+
+void *notify_mark(cse *c)
+{
+	return c->nt ? c->nt->pending_tail : NULL;
+}
+
+void notify_truncate(cse *c, void *mark)
+{
+	notifier *n = c->nt;
+	if (!n)
+		return;
+	njob *keep = mark;
+	njob *j = keep ? keep->next : n->pending;
+	while (j) {
+		njob *next = j->next;
+		job_free(j);
+		j = next;
+	}
+	if (keep)
+		keep->next = NULL;
+	else
+		n->pending = NULL;
+	n->pending_tail = keep;
 }
 
 json_t *notify_resolve_target(cse *c, const char *nu)

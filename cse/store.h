@@ -53,6 +53,11 @@ typedef struct store_ops {
 	   contract). May run on another thread while the handle is in use;
 	   one sync() at a time. */
 	int (*sync)(store *s);
+	/* Inside begin()/commit(): a nested unit that rollback_to() undoes
+	   alone (and ends) and release() keeps (and ends). Units nest. */
+	int (*savepoint)(store *s);
+	int (*release)(store *s);
+	int (*rollback_to)(store *s);
 	/* A read-only snapshot around several lookups (no writes inside). */
 	int (*read_begin)(store *s);
 	int (*read_end)(store *s);

@@ -73,6 +73,7 @@
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_BEGIN_READ,
 	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
+	S_REQ_SAVEPOINT, S_REQ_RELEASE, S_REQ_ROLLBACK_TO,
 	S_GET, S_GET_PATH, S_SEQ_OF,
 	S_INSERT, S_UPDATE, S_DELETE,
 	S_LBL_INSERT, S_LBL_DELETE,
@@ -90,6 +91,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SAVEPOINT] = "SAVEPOINT hearth_write",
 	[S_RELEASE] = "RELEASE hearth_write",
 	[S_ROLLBACK_TO] = "ROLLBACK TO hearth_write",
+	[S_REQ_SAVEPOINT] = "SAVEPOINT hearth_req",
+	[S_REQ_RELEASE] = "RELEASE hearth_req",
+	[S_REQ_ROLLBACK_TO] = "ROLLBACK TO hearth_req",
 	[S_GET] = "SELECT " RES_COLS " FROM res WHERE ri = ?1",
 	[S_GET_PATH] = "SELECT " RES_COLS " FROM res WHERE path = ?1",
 	[S_SEQ_OF] = "SELECT seq FROM res WHERE ri = ?1",
@@ -280,15 +284,19 @@ static int write_labels(sq_store *q, sqlite3_int64 seq, const json_t *a)
 	return STORE_OK;
 }
 
-/* A write of several statements is atomic: inside the caller's transaction
-   through a savepoint, outside it the savepoint is the whole transaction. */
+/* A write of several statements is atomic. Outside a transaction a
+   savepoint makes it one; inside the caller's transaction nothing is
+   needed: a failed statement undoes itself, and a failure after a partial
+   write fails the caller's request, which rolls the whole transaction back. */
 static int write_begin(sq_store *q)
 {
-	return exec_stmt(q, S_SAVEPOINT);
+	return q->in_tx ? STORE_OK : exec_stmt(q, S_SAVEPOINT);
 }
 
 static int write_end(sq_store *q, int result)
 {
+	if (q->in_tx)
+		return result;
 	if (result == STORE_OK && exec_stmt(q, S_RELEASE) == STORE_OK)
 		return STORE_OK;
 	/* ROLLBACK TO keeps the savepoint open; RELEASE then ends it. If SQLite
@@ -748,6 +756,35 @@ static int op_read_end(store *s)
 	return result;
 }
 
+/* Nested units inside the open transaction: one request's changes can be
+   undone alone while the transaction it joined goes on. */
+static int op_savepoint(store *s)
+{
+	sq_store *q = sq(s);
+
+	if (!q->in_tx) {
+		log_error("store: savepoint outside a transaction");
+		return STORE_ERROR;
+	}
+	return exec_stmt(q, S_REQ_SAVEPOINT);
+}
+
+static int op_release(store *s)
+{
+	return exec_stmt(sq(s), S_REQ_RELEASE);
+}
+
+static int op_rollback_to(store *s)
+{
+	sq_store *q = sq(s);
+
+	if (sqlite3_get_autocommit(q->db))
+		return STORE_ERROR; /* the whole transaction is gone */
+	if (exec_stmt(q, S_REQ_ROLLBACK_TO) != STORE_OK)
+		return STORE_ERROR;
+	return exec_stmt(q, S_REQ_RELEASE);
+}
+
 /* Make every committed transaction durable: fdatasync the WAL file.
    Thread-safe against the handle's own use; only one sync() at a time. */
 static int op_sync(store *s)
@@ -1031,6 +1068,9 @@ static const store_ops sqlite_ops = {
 	.rollback = op_rollback,
 	.sync = op_sync,
 	.read_begin = op_read_begin,
+	.savepoint = op_savepoint,
+	.release = op_release,
+	.rollback_to = op_rollback_to,
 	.read_end = op_read_end,
 	.get = op_get,
 	.get_path = op_get_path,
