@@ -10,8 +10,8 @@
  * Invariants: every call is bounded by timeout_ms (connect and total) and
  * reads at most HL_MAX_BODY bytes of response body; header values we send
  * never contain CR/LF (no header injection from primitive strings);
- * transport_global_init() must run before the first transport_send(), while
- * the process is still single-threaded.
+ * transport_global_init() must run before the first transport_send(); the
+ * first send initialises libcurl (thread-safe, once).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -55,18 +55,28 @@ static void tp_unlock(CURL *h, curl_lock_data data, void *u)
 		pthread_mutex_unlock(&tp_locks[data]);
 }
 
+/* libcurl (and the TLS library under it) is initialised on the first
+   send, not here: an idle CSE that never notifies does not map the crypto
+   library's pages. */
+static bool tp_started;
+
 int transport_global_init(void)
 {
-	int rc = -1;
-
 	pthread_mutex_lock(&tp_init_lock);
-	if (tp_users > 0) {
-		tp_users++;
-		rc = 0;
+	tp_users++;
+	pthread_mutex_unlock(&tp_init_lock);
+	return 0;
+}
+
+static int tp_start(void)
+{
+	int rc = 0;
+	pthread_mutex_lock(&tp_init_lock);
+	if (tp_started)
 		goto out;
-	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("transport: curl_global_init failed");
+		rc = -1;
 		goto out;
 	}
 	for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -80,8 +90,7 @@ int transport_global_init(void)
 	} else {
 		log_warn("transport: no curl share handle; DNS cache per request");
 	}
-	tp_users = 1;
-	rc = 0;
+	tp_started = true;
 out:
 	pthread_mutex_unlock(&tp_init_lock);
 	return rc;
@@ -90,13 +99,14 @@ out:
 void transport_global_cleanup(void)
 {
 	pthread_mutex_lock(&tp_init_lock);
-	if (tp_users > 0 && --tp_users == 0) {
+	if (tp_users > 0 && --tp_users == 0 && tp_started) {
 		if (tp_share)
 			curl_share_cleanup(tp_share);
 		tp_share = NULL;
 		for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
 			pthread_mutex_destroy(&tp_locks[i]);
 		curl_global_cleanup();
+		tp_started = false;
 	}
 	pthread_mutex_unlock(&tp_init_lock);
 }
@@ -300,6 +310,10 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	int rc = -1;
 
 	memset(&io, 0, sizeof io);
+	if (tp_start() != 0) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "transport: libcurl could not be initialised");
+		return -1;
+	}
 	errbuf[0] = '\0';
 	if (!url || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "unsupported scheme in '%.64s'",
