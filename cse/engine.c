@@ -914,7 +914,17 @@ typedef struct disc {
 	int err;
 } disc;
 
-static bool disc_permitted(disc *d, const res *r)
+/* Rows come without attributes; fetch them only when a decision needs them. */
+static res *disc_full(disc *d, const res *r, res **owned)
+{
+	if (r->a)
+		return (res *)r;
+	if (!*owned && core_st(d->x->c)->ops->get(core_st(d->x->c), r->ri, owned) != STORE_OK)
+		return NULL;
+	return *owned;
+}
+
+static bool disc_permitted(disc *d, const res *r, res **owned)
 {
 	if (d->admin)
 		return true;
@@ -930,20 +940,26 @@ static bool disc_permitted(disc *d, const res *r)
 		}
 		return d->memo_ok;
 	}
-	return acp_permitted(d->x->c, d->x->req, r, ACOP_DISCOVERY, 0);
+	const res *full = disc_full(d, r, owned);
+	return full && acp_permitted(d->x->c, d->x->req, full, ACOP_DISCOVERY, 0);
 }
 
 static int disc_visit(void *ctx, const res *r)
 {
 	disc *d = ctx;
 	const m2m_filter *f = d->f;
-	if (d->full_match ? !filter_match(f, r->ty, r->a) : !filter_match_atr(f, r->a))
-		return 0;
-	if (!disc_permitted(d, r))
-		return 0;
+	res *owned = NULL;
+	int ret = 0;
+	if (d->full_match || f->atr) {
+		const res *full = disc_full(d, r, &owned);
+		if (!full || (d->full_match ? !filter_match(f, r->ty, full->a) : !filter_match_atr(f, full->a)))
+			goto out;
+	}
+	if (!disc_permitted(d, r, &owned))
+		goto out;
 	if (d->skip > 0) {
 		d->skip--;
-		return 0;
+		goto out;
 	}
 	char buf[HL_MAX_ID];
 	const char *id = d->x->req->drt == 2 ? r->ri : r->path;
@@ -953,7 +969,10 @@ static int disc_visit(void *ctx, const res *r)
 		json_array_append_new(d->list, json_pack("{s:s,s:i,s:s}", "nm", r->rn, "typ", r->ty, "val", id));
 	else
 		json_array_append_new(d->list, json_string(id));
-	return ++d->got >= d->want ? 1 : 0;
+	ret = ++d->got >= d->want ? 1 : 0;
+out:
+	res_free(&owned);
+	return ret;
 }
 
 static int op_discover(op_ctx *x, target *tg, m2m_filter *f)
@@ -971,7 +990,7 @@ static int op_discover(op_ctx *x, target *tg, m2m_filter *f)
 		.want = f->lim >= 0 ? f->lim : (long)HL_MAX_RESULTS,
 		.skip = f->ofst > 1 ? f->ofst - 1 : 0,
 	};
-	if (d.want > 0 && core_st(c)->ops->discover(core_st(c), tg->r->path, f, disc_visit, &d) != STORE_OK) {
+	if (d.want > 0 && core_st(c)->ops->discover_refs(core_st(c), tg->r->path, f, disc_visit, &d) != STORE_OK) {
 		json_decref(d.list);
 		return m2m_error(x->rsp, RSC_INTERNAL_SERVER_ERROR, "discovery failed");
 	}

@@ -78,8 +78,8 @@ typedef struct store_ops {
 	/* Every descendant of path (not path itself), deepest first, so that a
 	   caller may delete in visiting order. */
 	int (*subtree)(store *s, const char *path, store_visit_fn fn, void *ctx);
-	/* Discovery: descendants of root_path (not root itself), in creation
-	   order, matching the indexed conditions of f (ty, lbl, cra/crb, ms/us,
+	/* Discovery: descendants of root_path (not root itself), in tree
+	   order (a parent before its children, siblings by name), matching the indexed conditions of f (ty, lbl, cra/crb, ms/us,
 	   sts/stb, exa/exb, sza/szb, cty, combined by f->fo) and at most
 	   f->lvl levels below root (lvl < 0: any). lim/ofst/atr are left to the
 	   caller, which applies access control first. When f->fo is OR and
@@ -87,6 +87,11 @@ typedef struct store_ops {
 	   evaluates filter_match() itself). */
 	int (*discover)(store *s, const char *root_path, const m2m_filter *f,
 	                store_visit_fn fn, void *ctx);
+	/* discover() without the attributes: the visitor's r->a is NULL (it
+	   may get() a row whose attributes it needs). For large result sets
+	   where most rows are decided without their attributes. */
+	int (*discover_refs)(store *s, const char *root_path, const m2m_filter *f,
+	                     store_visit_fn fn, void *ctx);
 	/* Resources whose et is set and < now (sortable timestamp), oldest et
 	   first, at most limit (< 0: no limit). Timestamps (ct, lt, et of the
 	   stored attributes, now, and the filter bounds) compare after

@@ -1,14 +1,14 @@
 /*
  * store_sqlite.c - the resource store on SQLite (the embedded default).
  *
- * Schema (PRAGMA user_version = 1)
+ * Schema (PRAGMA user_version = 2)
  *   res(seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- creation order, never reused
  *       ri UNIQUE, pi, rn, path UNIQUE, ty, depth,  -- depth = '/' count in path
  *       ct, lt, et, st, cs, cty,                -- copies of attributes, indexed
  *       body)                                   -- the attribute object, compact JSON
  *   lbl(seq -> res.seq ON DELETE CASCADE, lbl, PRIMARY KEY (seq, lbl))
  *   meta(k PRIMARY KEY, v)
- * Indexes: res(pi, ty, seq) and res(pi, seq) for children; res(ty, seq);
+ * Indexes: res(pi, ty, seq) and res(pi, seq) for children; res(ty, path);
  * res(et) WHERE et IS NOT NULL for the reaper; lbl(lbl, seq); the UNIQUE
  * index on path serves structured lookups and subtree range scans:
  * descendants of P are exactly path > P||'/' AND path < P||'0' ('0' is the
@@ -40,7 +40,7 @@
  *   remove        one row; labels go by cascade through lbl's primary key
  *   children      index range on (pi[,ty]) in seq order; O(log n + k)
  *   subtree       path range scan, then a sort by depth; O(log n + k log k)
- *   discover      planner's choice among path range / (ty,seq) / lbl index;
+ *   discover      path range, or (ty, path) with one ty, in path (tree) order;
  *                 conditions evaluated in SQL, visitor sees only matches
  *   expired       partial et index range; O(log n + k)
  */
@@ -59,7 +59,7 @@
 
 #include "log.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2 /* 2: discovery index (ty, path) */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define BUSY_TIMEOUT_MS 5000
@@ -134,7 +134,8 @@ static const char schema_sql[] =
 	" body TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS res_pi_ty_seq ON res (pi, ty, seq);"
 	"CREATE INDEX IF NOT EXISTS res_pi_seq ON res (pi, seq);"
-	"CREATE INDEX IF NOT EXISTS res_ty_seq ON res (ty, seq);"
+	"DROP INDEX IF EXISTS res_ty_seq;"
+	"CREATE INDEX IF NOT EXISTS res_ty_path ON res (ty, path);"
 	"CREATE INDEX IF NOT EXISTS res_et ON res (et) WHERE et IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS lbl ("
 	" seq INTEGER NOT NULL REFERENCES res (seq) ON DELETE CASCADE,"
@@ -368,6 +369,44 @@ static int visit_rows(sq_store *q, sqlite3_stmt *stmt, store_visit_fn fn, void *
 		}
 		v = fn(ctx, r);
 		res_free(&r);
+		if (v != 0) {
+			result = v > 0 ? STORE_OK : STORE_ERROR;
+			break;
+		}
+	}
+	done(stmt);
+	return result;
+}
+
+/* As visit_rows, without parsing bodies: the visitor gets ty, ri, pi, rn,
+   path and seq, and r->a == NULL. */
+static int visit_refs(sq_store *q, sqlite3_stmt *stmt, store_visit_fn fn, void *ctx)
+{
+	int result = STORE_OK;
+	res r;
+
+	memset(&r, 0, sizeof r);
+	for (;;) {
+		int rc = sqlite3_step(stmt), v;
+
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			log_db(q, sqlite3_sql(stmt), rc);
+			result = STORE_ERROR;
+			break;
+		}
+		r.seq = sqlite3_column_int64(stmt, 0);
+		r.ty = sqlite3_column_int(stmt, 1);
+		r.ri = (char *)sqlite3_column_text(stmt, 2);
+		r.pi = (char *)sqlite3_column_text(stmt, 3);
+		r.rn = (char *)sqlite3_column_text(stmt, 4);
+		r.path = (char *)sqlite3_column_text(stmt, 5);
+		if (!r.ri || !r.pi || !r.rn || !r.path) {
+			result = STORE_ERROR;
+			break;
+		}
+		v = fn(ctx, &r);
 		if (v != 0) {
 			result = v > 0 ? STORE_OK : STORE_ERROR;
 			break;
@@ -946,7 +985,9 @@ static void build_discovery(qbuf *qb, const m2m_filter *f, const char *lo,
 		if (qb->nconds)
 			q_add(qb, ")");
 	}
-	q_add(qb, " ORDER BY seq ASC");
+	/* tree order: a subtree is a path range, so with one ty the (ty, path)
+	   index streams matches in order and the caller's lim stops the scan */
+	q_add(qb, " ORDER BY path ASC");
 }
 
 /* The prepared statement for this SQL shape, from the cache or new. */
@@ -987,8 +1028,8 @@ static sqlite3_stmt *disc_stmt(sq_store *q, const char *sql)
 	return stmt;
 }
 
-static int op_discover(store *s, const char *root_path, const m2m_filter *f,
-                       store_visit_fn fn, void *ctx)
+static int discover_impl(store *s, const char *root_path, const m2m_filter *f,
+                         store_visit_fn fn, void *ctx, bool bodies)
 {
 	sq_store *q = sq(s);
 	qbuf *qb = NULL;
@@ -1025,12 +1066,24 @@ static int op_discover(store *s, const char *root_path, const m2m_filter *f,
 			goto out;
 		}
 	}
-	result = visit_rows(q, stmt, fn, ctx);
+	result = bodies ? visit_rows(q, stmt, fn, ctx) : visit_refs(q, stmt, fn, ctx);
 out:
 	free(lo);
 	free(hi);
 	free(qb);
 	return result;
+}
+
+static int op_discover(store *s, const char *root_path, const m2m_filter *f,
+                       store_visit_fn fn, void *ctx)
+{
+	return discover_impl(s, root_path, f, fn, ctx, true);
+}
+
+static int op_discover_refs(store *s, const char *root_path, const m2m_filter *f,
+                            store_visit_fn fn, void *ctx)
+{
+	return discover_impl(s, root_path, f, fn, ctx, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1080,6 +1133,7 @@ static const store_ops sqlite_ops = {
 	.children = op_children,
 	.subtree = op_subtree,
 	.discover = op_discover,
+	.discover_refs = op_discover_refs,
 	.expired = op_expired,
 	.meta_get = op_meta_get,
 	.meta_set = op_meta_set,
