@@ -902,7 +902,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const m2m_requ
 
 	if (rsp->rsc == 0)
 		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "no response status");
-	if (rsp->pc) {
+	if (rsp->raw_pc) {
+		body = rsp->raw_pc; /* already JSON: sent as it is */
+		rsp->raw_pc = NULL;
+	} else if (rsp->pc) {
 		body = codec_json_encode(rsp->pc);
 		if (!body) {
 			log_error("http: cannot encode response content");
@@ -1071,6 +1074,7 @@ static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *co
 	                    &rsp) == 0) {
 		req.peer_addr = peer_address(conn);
 		req.fmt = M2M_FMT_JSON;
+		req.raw_ok = true;
 		cse_handle(s->c, &req, &rsp);
 	}
 	log_debug("http: %s %s rqi=%s -> %d", method, url, req.rqi ? req.rqi : "-", rsp.rsc);

@@ -427,11 +427,24 @@ static void test_connection_storm(void **state)
 	EXPECT_TRUE(probe_ok, NULL);
 
 	harness_case("recovery: a new connection is served after the storm");
-	rconn after;
-	raw_request(&after, "storm-after");
-	raw_wait_all(&after, 1, HANG_MS);
-	bool after_ok = served_or_closed(&after, "new request after the storm", false);
-	raw_close(&after);
+	/* connections the storm left in the accept queue are still being
+	   reaped for a moment: a client that was told 503 retries after the
+	   Retry-After second, as a real one would, a few times */
+	bool after_ok = false;
+	for (int attempt = 0; attempt < 5 && !after_ok; attempt++) {
+		rconn after;
+		raw_request(&after, hfmt("storm-after-%d", attempt));
+		raw_wait_all(&after, 1, HANG_MS);
+		raw_drain(&after);
+		int st = 0;
+		bool busy = after.o == O_ANSWERED && http_status_line(after.buf, &st) && st == 503;
+		after_ok = !busy && served_or_closed(&after, "new request after the storm", false);
+		raw_close(&after);
+		if (busy)
+			harness_sleep_ms(1000);
+		else
+			break;
+	}
 	EXPECT_TRUE(after_ok, NULL);
 	retrieve_cse_ok("recovery: the keep-alive client is served after the storm");
 	int left = wait_conns_at_most(2, HANG_MS);

@@ -763,7 +763,10 @@ static int op_create(op_ctx *x, target *tg)
 		json_object_set_new(a, "st", json_integer(0));
 	if (json_object_get(x->in, "cr"))
 		set_str(a, "cr", req->fr ? req->fr : "");
-	set_str(a, HA_ORIG, req->fr ? req->fr : "");
+	/* the creator decides the default policy of types with acpi and of
+	   policies themselves; instances answer to their parent's */
+	if ((x->t->common & RA_ACPI) || req->ty == TY_ACP)
+		set_str(a, HA_ORIG, req->fr ? req->fr : "");
 	const char *rn = json_string_value(json_object_get(x->in, "rn"));
 	if (rn && !*rn) {
 		json_decref(a);
@@ -1014,6 +1017,29 @@ static int newest_or_oldest(cse *c, const res *cnt, bool newest, res **out)
 	return 0;
 }
 
+/* The newest/oldest instance as ready JSON, when its stored text is
+   exactly its representation (no hidden attributes). found: a row came. */
+typedef struct raw_child {
+	bool found;
+	char *json;
+} raw_child;
+
+static int raw_visit(void *ctx, const res *r)
+{
+	raw_child *rc = ctx;
+	rc->found = true;
+	if (r->raw && !strstr(r->raw, "\"_")) {
+		size_t n = strlen(r->raw);
+		rc->json = malloc(n + 13);
+		if (rc->json) {
+			memcpy(rc->json, "{\"m2m:cin\":", 11);
+			memcpy(rc->json + 11, r->raw, n);
+			memcpy(rc->json + 11 + n, "}", 2);
+		}
+	}
+	return 1;
+}
+
 static int op_retrieve(op_ctx *x, target *tg)
 {
 	cse *c = x->c;
@@ -1057,6 +1083,22 @@ static int op_retrieve(op_ctx *x, target *tg)
 	if (disr) {
 		filter_clear(&f);
 		return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on the container");
+	}
+	if ((tg->vr == VR_LA || tg->vr == VR_OL) && req->raw_ok && req->rcn <= 1 && !tg->attr[0] && !req->pc) {
+		/* hot path: the stored instance is its own representation */
+		raw_child rc1 = { 0 };
+		core_st(c)->ops->children_refs(core_st(c), tg->r->ri, TY_CIN, tg->vr == VR_LA, 1, raw_visit, &rc1);
+		if (rc1.found && !rc1.json) {
+			filter_clear(&f);
+			return m2m_error(x->rsp, RSC_NOT_FOUND, "container %s has no content instance", tg->r->path);
+		}
+		if (rc1.json) {
+			filter_clear(&f);
+			m2m_ok(x->rsp, RSC_OK, NULL);
+			x->rsp->raw_pc = rc1.json;
+			return RSC_OK;
+		}
+		/* not servable raw (hidden attributes stored): the general path */
 	}
 	if (tg->vr == VR_LA || tg->vr == VR_OL) {
 		res *ci = NULL;

@@ -68,6 +68,7 @@ void m2m_response_clear(m2m_response *rsp)
 	free(rsp->to);
 	free(rsp->location);
 	free(rsp->ot);
+	free(rsp->raw_pc);
 	json_decref(rsp->pc);
 	m2m_response_init(rsp);
 }
@@ -82,6 +83,8 @@ int m2m_error(m2m_response *rsp, int rsc, const char *fmt, ...)
 	va_end(ap);
 	rsp->rsc = rsc;
 	json_decref(rsp->pc);
+	free(rsp->raw_pc);
+	rsp->raw_pc = NULL;
 	rsp->pc = json_pack("{s:s}", "m2m:dbg", msg);
 	return rsc;
 }
@@ -89,6 +92,8 @@ int m2m_error(m2m_response *rsp, int rsc, const char *fmt, ...)
 int m2m_ok(m2m_response *rsp, int rsc, json_t *pc)
 {
 	rsp->rsc = rsc;
+	free(rsp->raw_pc);
+	rsp->raw_pc = NULL;
 	json_decref(rsp->pc);
 	rsp->pc = pc;
 	return rsc;
@@ -120,5 +125,6 @@ int m2m_request_copy(m2m_request *dst, const m2m_request *src)
 	dst->peer_addr = m2m_strdup(src->peer_addr);
 	dst->fmt = src->fmt;
 	dst->fr_authenticated = src->fr_authenticated;
+	dst->raw_ok = false; /* copies feed aggregated answers, which need pc */
 	return 0;
 }

@@ -52,6 +52,7 @@ typedef struct m2m_request {
 	char *peer_addr; /* originator's IP address, for acco/acip; may be NULL */
 	m2m_fmt fmt;     /* serialization the response should use */
 	bool fr_authenticated; /* fr was bound to a credential (TLS); default false */
+	bool raw_ok;     /* the binding sends JSON and accepts m2m_response.raw_pc */
 } m2m_request;
 
 typedef struct m2m_response {
@@ -64,6 +65,8 @@ typedef struct m2m_response {
 	char *location;  /* Content-Location for Create with rcn 2/3; NULL otherwise */
 	char *ot;
 	int cnst, cnot;  /* content status / offset, 0 when absent */
+	char *raw_pc;    /* instead of pc, when the request had raw_ok: the
+	                    content already serialised as JSON (owned) */
 } m2m_response;
 
 void m2m_request_init(m2m_request *req);

@@ -21,7 +21,9 @@ typedef struct res {
 	char *pi;      /* "" for the CSEBase */
 	char *rn;
 	char *path;
-	json_t *a;     /* owned reference */
+	json_t *a;     /* owned reference; NULL in rows visited without bodies */
+	const char *raw; /* rows visited without bodies: the stored attribute
+	                    object as JSON text, borrowed for the visit only */
 	int64_t seq;   /* creation order, assigned by the store at insert */
 } res;
 

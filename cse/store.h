@@ -87,6 +87,10 @@ typedef struct store_ops {
 	   evaluates filter_match() itself). */
 	int (*discover)(store *s, const char *root_path, const m2m_filter *f,
 	                store_visit_fn fn, void *ctx);
+	/* children() without parsing: r->a is NULL and r->raw holds the
+	   stored attributes as JSON text, borrowed for the visit. */
+	int (*children_refs)(store *s, const char *pi, int ty, bool desc, long limit,
+	                     store_visit_fn fn, void *ctx);
 	/* discover() without the attributes: the visitor's r->a is NULL (it
 	   may get() a row whose attributes it needs). For large result sets
 	   where most rows are decided without their attributes. */

@@ -379,7 +379,7 @@ static int visit_rows(sq_store *q, sqlite3_stmt *stmt, store_visit_fn fn, void *
 }
 
 /* As visit_rows, without parsing bodies: the visitor gets ty, ri, pi, rn,
-   path and seq, and r->a == NULL. */
+   path, seq and the body text (r->raw), and r->a == NULL. */
 static int visit_refs(sq_store *q, sqlite3_stmt *stmt, store_visit_fn fn, void *ctx)
 {
 	int result = STORE_OK;
@@ -402,7 +402,8 @@ static int visit_refs(sq_store *q, sqlite3_stmt *stmt, store_visit_fn fn, void *
 		r.pi = (char *)sqlite3_column_text(stmt, 3);
 		r.rn = (char *)sqlite3_column_text(stmt, 4);
 		r.path = (char *)sqlite3_column_text(stmt, 5);
-		if (!r.ri || !r.pi || !r.rn || !r.path) {
+		r.raw = (const char *)sqlite3_column_text(stmt, 6);
+		if (!r.ri || !r.pi || !r.rn || !r.path || !r.raw) {
 			result = STORE_ERROR;
 			break;
 		}
@@ -598,8 +599,8 @@ static int op_remove(store *s, const char *ri)
 	return sqlite3_changes(q->db) > 0 ? STORE_OK : STORE_NOTFOUND;
 }
 
-static int op_children(store *s, const char *pi, int ty, bool desc, long limit,
-                       store_visit_fn fn, void *ctx)
+static int children_impl(store *s, const char *pi, int ty, bool desc, long limit,
+                         store_visit_fn fn, void *ctx, bool bodies)
 {
 	sq_store *q = sq(s);
 	enum stmt_id id;
@@ -616,7 +617,19 @@ static int op_children(store *s, const char *pi, int ty, bool desc, long limit,
 	sqlite3_bind_int64(stmt, 2, limit < 0 ? -1 : (sqlite3_int64)limit);
 	if (ty)
 		sqlite3_bind_int(stmt, 3, ty);
-	return visit_rows(q, stmt, fn, ctx);
+	return bodies ? visit_rows(q, stmt, fn, ctx) : visit_refs(q, stmt, fn, ctx);
+}
+
+static int op_children(store *s, const char *pi, int ty, bool desc, long limit,
+                       store_visit_fn fn, void *ctx)
+{
+	return children_impl(s, pi, ty, desc, limit, fn, ctx, true);
+}
+
+static int op_children_refs(store *s, const char *pi, int ty, bool desc, long limit,
+                            store_visit_fn fn, void *ctx)
+{
+	return children_impl(s, pi, ty, desc, limit, fn, ctx, false);
 }
 
 /* Bounds of the subtree range: lo = path "/", hi = path "0". */
@@ -1134,6 +1147,7 @@ static const store_ops sqlite_ops = {
 	.subtree = op_subtree,
 	.discover = op_discover,
 	.discover_refs = op_discover_refs,
+	.children_refs = op_children_refs,
 	.expired = op_expired,
 	.meta_get = op_meta_get,
 	.meta_set = op_meta_set,
