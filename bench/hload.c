@@ -12,6 +12,7 @@
  *
  *   hload -u http://127.0.0.1:8080 -c 16 -d 10 -m GET -p /cse-in/ae/cnt/la \
  *         [-p ...] [-o ORIGINATOR] [-t TY] [-b BODY] [-n MAXREQ] [-w WARMUP_S]
+ *         [-r RATE]   (paced: RATE requests/s in total instead of closed loop)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +39,8 @@ typedef struct conn {
 	size_t in_len;
 	uint64_t t0;
 	int busy;
+	uint64_t due;   /* paced runs: when this connection may send next */
+	int parked;     /* paced runs: waiting for its due time */
 } conn;
 
 static struct sockaddr_in addr;
@@ -50,6 +53,8 @@ static uint32_t *lat;
 static size_t nlat, caplat;
 static unsigned long errors, requests, conn_errors;
 static int measuring, shown_error;
+static double rate;          /* -r: total requests per second, 0 = as fast as possible */
+static uint64_t interval_us; /* per connection, when paced */
 
 static uint64_t now_us(void)
 {
@@ -183,7 +188,7 @@ int main(int argc, char **argv)
 	double dur = 5, warm = 0;
 	unsigned long maxreq = 0;
 	int opt;
-	while ((opt = getopt(argc, argv, "u:c:d:m:p:o:t:b:n:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "u:c:d:m:p:o:t:b:n:w:r:")) != -1) {
 		switch (opt) {
 		case 'u': url = optarg; break;
 		case 'c': nconn = (int)strtol(optarg, NULL, 10); break;
@@ -198,9 +203,10 @@ int main(int argc, char **argv)
 		case 'b': body_tpl = optarg; break;
 		case 'n': maxreq = strtoul(optarg, NULL, 10); break;
 		case 'w': warm = strtod(optarg, NULL); break;
+		case 'r': rate = strtod(optarg, NULL); break;
 		default:
 			fprintf(stderr, "usage: hload -u URL -c CONNS -d SECS -m METHOD -p PATH [-p ...] [-o ORIG] "
-			                "[-t TY] [-b BODY] [-n MAXREQ] [-w WARMUP]\n");
+			                "[-t TY] [-b BODY] [-n MAXREQ] [-w WARMUP] [-r RATE]\n");
 			return 2;
 		}
 	}
@@ -223,6 +229,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hload: host must be an IPv4 address\n");
 		return 2;
 	}
+	if (rate > 0)
+		interval_us = (uint64_t)(1e6 * nconn / rate);
 	int ep = epoll_create1(0);
 	conn *cs = calloc((size_t)nconn, sizeof(*cs));
 	if (!cs)
@@ -238,7 +246,23 @@ int main(int argc, char **argv)
 	struct epoll_event evs[256];
 	int done = 0;
 	while (!done) {
-		int n = epoll_wait(ep, evs, 256, 100);
+		int wait_ms = 100;
+		if (interval_us) {
+			uint64_t t = now_us();
+			for (int i = 0; i < nconn; i++) {
+				if (cs[i].parked && cs[i].due <= t) {
+					cs[i].parked = 0;
+					build_request(&cs[i]);
+					struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = &cs[i] };
+					epoll_ctl(ep, EPOLL_CTL_MOD, cs[i].fd, &ev);
+				} else if (cs[i].parked) {
+					int ms = (int)((cs[i].due - t) / 1000);
+					if (ms < wait_ms)
+						wait_ms = ms;
+				}
+			}
+		}
+		int n = epoll_wait(ep, evs, 256, wait_ms);
 		uint64_t t = now_us();
 		if (!measuring && t >= mstart) {
 			measuring = 1;
@@ -291,6 +315,14 @@ int main(int argc, char **argv)
 				if (maxreq && requests >= maxreq) {
 					done = 1;
 					break;
+				}
+				if (interval_us) {
+					uint64_t tn = now_us();
+					c->due = (c->due > tn ? c->due : tn) + interval_us;
+					if (c->due > tn) {
+						c->parked = 1;
+						continue;
+					}
 				}
 				build_request(c);
 				struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };

@@ -20,3 +20,7 @@ $(B)/bench/fanout: bench/fanout.c
 .PHONY: bench
 bench: deps $(B)/hearth-cse $(BENCH_BIN)
 	@sh bench/run.sh $(B)
+
+.PHONY: soak
+soak: deps $(B)/hearth-cse $(BENCH_BIN)
+	@sh bench/soak.sh $(B)
