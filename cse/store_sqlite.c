@@ -737,18 +737,34 @@ static int op_meta_set(store *s, const char *key, const char *val)
 /* ------------------------------------------------------------------ */
 /* Transactions                                                        */
 
-static int op_begin(store *s)
+/* Open a transaction with statement id (BEGIN IMMEDIATE or DEFERRED). */
+static int tx_open(sq_store *q, enum stmt_id id, const char *what)
 {
-	sq_store *q = sq(s);
-
 	if (q->in_tx) {
-		log_error("store: begin inside a transaction");
+		log_error("store: %s inside a transaction", what);
 		return STORE_ERROR;
 	}
-	if (exec_stmt(q, S_BEGIN) != STORE_OK)
+	if (exec_stmt(q, id) != STORE_OK)
 		return STORE_ERROR;
 	q->in_tx = true;
 	return STORE_OK;
+}
+
+/* End whatever transaction is open with statement id; none open (e.g.
+   SQLite already rolled it back after an I/O error) is not an error. */
+static int tx_close(sq_store *q, enum stmt_id id)
+{
+	int result = STORE_OK;
+
+	if (q->in_tx && !sqlite3_get_autocommit(q->db))
+		result = exec_stmt(q, id);
+	q->in_tx = false;
+	return result;
+}
+
+static int op_begin(store *s)
+{
+	return tx_open(sq(s), S_BEGIN, "begin");
 }
 
 static int op_commit(store *s)
@@ -768,44 +784,21 @@ static int op_commit(store *s)
 	return result;
 }
 
-/* Rolling back when no transaction is open (e.g. SQLite already rolled it
-   back after an I/O error) is not an error. */
 static int op_rollback(store *s)
 {
-	sq_store *q = sq(s);
-	int result = STORE_OK;
-
-	if (q->in_tx && !sqlite3_get_autocommit(q->db))
-		result = exec_stmt(q, S_ROLLBACK);
-	q->in_tx = false;
-	return result;
+	return tx_close(sq(s), S_ROLLBACK);
 }
 
 /* One read snapshot for several lookups: the WAL read lock is taken once,
    and every lookup of the request sees the same committed state. */
 static int op_read_begin(store *s)
 {
-	sq_store *q = sq(s);
-
-	if (q->in_tx) {
-		log_error("store: read_begin inside a transaction");
-		return STORE_ERROR;
-	}
-	if (exec_stmt(q, S_BEGIN_READ) != STORE_OK)
-		return STORE_ERROR;
-	q->in_tx = true;
-	return STORE_OK;
+	return tx_open(sq(s), S_BEGIN_READ, "read_begin");
 }
 
 static int op_read_end(store *s)
 {
-	sq_store *q = sq(s);
-	int result = STORE_OK;
-
-	if (q->in_tx && !sqlite3_get_autocommit(q->db))
-		result = exec_stmt(q, S_COMMIT);
-	q->in_tx = false;
-	return result;
+	return tx_close(sq(s), S_COMMIT);
 }
 
 /* Nested units inside the open transaction: one request's changes can be
