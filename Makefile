@@ -82,6 +82,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory conformance
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 clean:
 	rm -rf build build-san

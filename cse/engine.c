@@ -724,7 +724,10 @@ static int op_create(op_ctx *x, target *tg)
 		if (!acp_permitted(c, req, parent, ACOP_RETRIEVE, 0))
 			return m2m_error(rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE,
 			                 "originator %s may not retrieve the subscribed-to resource", req->fr);
-	} else if (req->ty != TY_AE && !acp_permitted(c, req, parent, ACOP_CREATE, req->ty)) {
+	} else if (req->ty != TY_AE && !(req->ty == TY_CSR && parent->ty == TY_CB) &&
+	           !acp_permitted(c, req, parent, ACOP_CREATE, req->ty)) {
+		/* (registrations, AE and remoteCSE at the CSEBase, follow their
+		   own rules in the type's hook instead of access control) */
 		return m2m_error(rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not create %s here",
 		                 req->fr ? req->fr : "", x->t->root);
 	}

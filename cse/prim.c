@@ -73,6 +73,31 @@ void m2m_response_clear(m2m_response *rsp)
 	m2m_response_init(rsp);
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid
+   or cut short (overlong forms, surrogates and values past U+10FFFF are
+   invalid). */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) || (s[0] == 0xf0 && s[1] < 0x90) ||
+	    (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
 int m2m_error(m2m_response *rsp, int rsc, const char *fmt, ...)
 {
 	char msg[1024];
@@ -81,6 +106,15 @@ int m2m_error(m2m_response *rsp, int rsc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* messages quote request bytes, and the bound may cut a character:
+	   keep the text valid UTF-8 so that it can travel as a JSON string */
+	for (unsigned char *p = (unsigned char *)msg; *p;) {
+		size_t n = utf8_seq(p);
+		if (n == 0)
+			*p++ = '?';
+		else
+			p += n;
+	}
 	rsp->rsc = rsc;
 	json_decref(rsp->pc);
 	free(rsp->raw_pc);
