@@ -41,8 +41,8 @@ wait_port() {
 start_limit() { "$B/bench/limit-server" "$PORT_L" 4 & LPID=$!; wait_port "$PORT_L"; }
 # start_cse DB [flags...]
 start_cse() {
-	db=$1; shift
-	"$B/hearth-cse" --http-port "$PORT_H" --db "$db" --log-level error "$@" & HPID=$!
+	cse_db=$1; shift
+	"$B/hearth-cse" --http-port "$PORT_H" --db "$cse_db" --log-level error "$@" & HPID=$!
 	wait_port "$PORT_H"
 }
 stop_cse() {
@@ -120,7 +120,7 @@ kill "$LPID"; wait "$LPID" 2>/dev/null || true; LPID=""
 	echo
 	echo "6. Notification fan-out, one create with 100 subscribers on loopback, time until all 100 received (20 rounds): median $(field "$fo" median_ms) ms, worst $(field "$fo" max_ms) ms."
 	echo
-	echo "7. Scale: the same requests against a store of 1,000 and of $BIG contentInstances (16 connections)."
+	echo "7. Scale: the same requests against a store of 1000 and of $BIG contentInstances in one container (16 connections)."
 	echo
 	echo "| store | retrieve la p50 / p99 ms | retrieve one instance p50 / p99 ms | create p50 / p99 ms |"
 	echo "|---|---|---|---|"
@@ -132,7 +132,7 @@ for db in small big; do
 	b=$("$B/bench/hload" -u "$H" -c 16 -d "$SECS" -w 1 -o Cbench -p /cse-in/bench/big/proto)
 	cc=$("$B/bench/hload" -u "$H" -c 16 -d "$SECS" -w 1 -o Cbench -m POST -t 4 -b '{"m2m:cin":{"con":"v%u"}}' -p /cse-in/bench/big)
 	stop_cse
-	n=1,000; [ "$db" = big ] && n=$BIG
+	n=1000; [ "$db" = big ] && n=$BIG
 	printf '| %s | %s / %s | %s / %s | %s / %s |\n' "$n" "$(field "$a" p50_ms)" "$(field "$a" p99_ms)" \
 		"$(field "$b" p50_ms)" "$(field "$b" p99_ms)" "$(field "$cc" p50_ms)" "$(field "$cc" p99_ms)" >> "$OUT"
 done
