@@ -232,6 +232,8 @@ int core_store_update(cse *c, res *r)
 
 typedef struct target {
 	res *r;          /* resolved resource (for la/ol/fopt: the parent) */
+	bool want_raw;   /* a plain retrieve: an instance may stay unparsed */
+	char *raw;       /* then: r->a is NULL and this is its stored JSON text */
 	int vr;          /* VR_* */
 	char *rest;      /* fopt: relative path after "fopt" ("" when none) */
 	char attr[64];   /* "#attr" partial retrieve, "" when none */
@@ -241,7 +243,33 @@ static void target_clear(target *t)
 {
 	res_free(&t->r);
 	free(t->rest);
+	free(t->raw);
 	memset(t, 0, sizeof(*t));
+}
+
+/* Look a path up; for a plain retrieve an instance whose stored text is
+   its representation stays unparsed (tg->raw), anything else is parsed
+   from the same row. */
+static int lookup_path(cse *c, const char *path, target *tg)
+{
+	store *st = core_st(c);
+	if (!tg->want_raw)
+		return st->ops->get_path(st, path, &tg->r);
+	int rc = st->ops->get_path_raw(st, path, &tg->r, &tg->raw);
+	if (rc != STORE_OK)
+		return rc;
+	if (tg->r->ty == TY_CIN && !strstr(tg->raw, "\"_"))
+		return STORE_OK;
+	json_error_t e;
+	tg->r->a = json_loads(tg->raw, JSON_ALLOW_NUL, &e);
+	free(tg->raw);
+	tg->raw = NULL;
+	if (!tg->r->a) {
+		res_free(&tg->r);
+		log_error("corrupt stored resource at %s: %s", path, e.text);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
 }
 
 /* Structured path lookup with virtual resources la/ol/fopt. */
@@ -265,7 +293,7 @@ static int resolve_structured(cse *c, char *path, target *tg, m2m_response *rsp)
 		}
 		res_free(&p);
 	}
-	rc = st->ops->get_path(st, path, &tg->r);
+	rc = lookup_path(c, path, tg);
 	if (rc == STORE_OK)
 		return 0;
 	if (rc != STORE_NOTFOUND)
@@ -1020,6 +1048,19 @@ static int newest_or_oldest(cse *c, const res *cnt, bool newest, res **out)
 	return 0;
 }
 
+/* {"m2m:cin": <stored text>} as a new string, or NULL. */
+static char *wrap_cin(const char *raw)
+{
+	size_t n = strlen(raw);
+	char *json = malloc(n + 13);
+	if (json) {
+		memcpy(json, "{\"m2m:cin\":", 11);
+		memcpy(json + 11, raw, n);
+		memcpy(json + 11 + n, "}", 2);
+	}
+	return json;
+}
+
 /* The newest/oldest instance as ready JSON, when its stored text is
    exactly its representation (no hidden attributes). found: a row came. */
 typedef struct raw_child {
@@ -1031,15 +1072,8 @@ static int raw_visit(void *ctx, const res *r)
 {
 	raw_child *rc = ctx;
 	rc->found = true;
-	if (r->raw && !strstr(r->raw, "\"_")) {
-		size_t n = strlen(r->raw);
-		rc->json = malloc(n + 13);
-		if (rc->json) {
-			memcpy(rc->json, "{\"m2m:cin\":", 11);
-			memcpy(rc->json + 11, r->raw, n);
-			memcpy(rc->json + 11 + n, "}", 2);
-		}
-	}
+	if (r->raw && !strstr(r->raw, "\"_"))
+		rc->json = wrap_cin(r->raw);
 	return 1;
 }
 
@@ -1063,6 +1097,26 @@ static int op_retrieve(op_ctx *x, target *tg)
 		rc = op_discover(x, tg, &f);
 		filter_clear(&f);
 		return rc;
+	}
+	if (tg->raw) { /* a plain retrieve of an instance, served as stored */
+		filter_clear(&f);
+		res *p = NULL;
+		if (core_st(c)->ops->get(core_st(c), tg->r->pi, &p) != STORE_OK)
+			return m2m_error(x->rsp, RSC_INTERNAL_SERVER_ERROR, "the container of %s is missing", tg->r->path);
+		bool ok = acp_permitted(c, req, p, ACOP_RETRIEVE, 0);
+		bool disr = json_is_true(json_object_get(p->a, "disr"));
+		res_free(&p);
+		if (!ok)
+			return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not retrieve %s",
+			                 req->fr, tg->r->path);
+		if (disr)
+			return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "retrieval is disabled on the container");
+		char *json = wrap_cin(tg->raw);
+		if (!json)
+			return m2m_error(x->rsp, RSC_INTERNAL_SERVER_ERROR, "out of memory");
+		m2m_ok(x->rsp, RSC_OK, NULL);
+		x->rsp->raw_pc = json;
+		return RSC_OK;
 	}
 	/* An instance answers to its container's policy and disr, whether it
 	   is addressed directly or as la/ol. */
@@ -1370,6 +1424,8 @@ int core_internal_request(cse *c, const m2m_request *req, m2m_response *rsp)
 		return rsp->rsc;
 	target tg;
 	memset(&tg, 0, sizeof(tg));
+	tg.want_raw = req->op == M2M_OP_RETRIEVE && req->raw_ok && !req->fc && !req->pc && req->rcn <= 1 &&
+	              !strchr(req->to, '#');
 	if (resolve(c, req->to, &tg, rsp) != 0)
 		return rsp->rsc;
 	switch (req->op) {

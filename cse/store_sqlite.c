@@ -453,6 +453,45 @@ static int op_get_path(store *s, const char *path, res **out)
 	return get_one(sq(s), S_GET_PATH, path, out);
 }
 
+/* get_path() without parsing: the row's identity in *out (a == NULL) and
+   its stored attributes as JSON text in *raw (malloc'd). */
+static int op_get_path_raw(store *s, const char *path, res **out, char **raw)
+{
+	sq_store *q = sq(s);
+	sqlite3_stmt *stmt = q->st[S_GET_PATH];
+	int rc, result = STORE_OK;
+
+	*out = NULL;
+	*raw = NULL;
+	if (!path)
+		return STORE_NOTFOUND;
+	sqlite3_bind_text(stmt, 1, path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const char *body = (const char *)sqlite3_column_text(stmt, 6);
+		*out = res_new(sqlite3_column_int(stmt, 1), (const char *)sqlite3_column_text(stmt, 2),
+		               (const char *)sqlite3_column_text(stmt, 3),
+		               (const char *)sqlite3_column_text(stmt, 4),
+		               (const char *)sqlite3_column_text(stmt, 5), NULL);
+		*raw = body ? strdup(body) : NULL;
+		if (!*out || !*raw) {
+			res_free(out);
+			free(*raw);
+			*raw = NULL;
+			result = STORE_ERROR;
+		} else {
+			(*out)->seq = sqlite3_column_int64(stmt, 0);
+		}
+	} else if (rc == SQLITE_DONE) {
+		result = STORE_NOTFOUND;
+	} else {
+		log_db(q, stmt_sql[S_GET_PATH], rc);
+		result = STORE_ERROR;
+	}
+	done(stmt);
+	return result;
+}
+
 static int path_depth(const char *path)
 {
 	int d = 0;
@@ -1140,6 +1179,7 @@ static const store_ops sqlite_ops = {
 	.subtree = op_subtree,
 	.discover = op_discover,
 	.discover_refs = op_discover_refs,
+	.get_path_raw = op_get_path_raw,
 	.children_refs = op_children_refs,
 	.expired = op_expired,
 	.meta_get = op_meta_get,
