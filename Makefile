@@ -21,6 +21,8 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# the daemon loads libcurl itself on first use (bindings/transport_http.c)
+DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lpthread -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) -I. $(EXTRA_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
@@ -56,7 +58,7 @@ $(B)/libhearthclient.a: $(CLIENT_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/hearth-cse: $(B)/obj/cse/hearth_cse_main.o $(B)/libhearth.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libhearth.a
 	@mkdir -p $(dir $@)

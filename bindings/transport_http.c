@@ -23,6 +23,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <dlfcn.h>
+
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
 #include "transport.h"
@@ -32,6 +35,67 @@
 #include "../cse/rsc.h"
 
 #define TP_HDR_MAX (HL_MAX_ID + 1u) /* bytes kept of one response header value */
+
+/*
+ * libcurl is loaded with dlopen() on the first send: a CSE that never sends
+ * a notification does not map libcurl and its dependency chain (TLS,
+ * Kerberos, LDAP, SSH...), which is most of an idle gateway's memory.
+ * The header is used for types and constants only; calls go through tpc.
+ */
+static struct {
+	void *lib;
+	CURLcode (*global_init)(long);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURLSH *(*share_init)(void);
+	CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
+	CURLSHcode (*share_cleanup)(CURLSH *);
+} tpc;
+
+static int tp_load(void)
+{
+	static const char *const names[] = { "libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !tpc.lib; i++)
+		tpc.lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!tpc.lib) {
+		log_error("transport: cannot load libcurl: %s", dlerror());
+		return -1;
+	}
+#define TP_SYM(field, name)                                          \
+	do {                                                         \
+		*(void **)(&tpc.field) = dlsym(tpc.lib, name);       \
+		if (!tpc.field) {                                    \
+			log_error("transport: libcurl lacks %s", name); \
+			goto fail;                                   \
+		}                                                    \
+	} while (0)
+	TP_SYM(global_init, "curl_global_init");
+	TP_SYM(global_cleanup, "curl_global_cleanup");
+	TP_SYM(easy_init, "curl_easy_init");
+	TP_SYM(easy_setopt, "curl_easy_setopt");
+	TP_SYM(easy_perform, "curl_easy_perform");
+	TP_SYM(easy_getinfo, "curl_easy_getinfo");
+	TP_SYM(easy_cleanup, "curl_easy_cleanup");
+	TP_SYM(easy_strerror, "curl_easy_strerror");
+	TP_SYM(slist_append, "curl_slist_append");
+	TP_SYM(slist_free_all, "curl_slist_free_all");
+	TP_SYM(share_init, "curl_share_init");
+	TP_SYM(share_setopt, "curl_share_setopt");
+	TP_SYM(share_cleanup, "curl_share_cleanup");
+#undef TP_SYM
+	return 0;
+fail:
+	dlclose(tpc.lib);
+	memset(&tpc, 0, sizeof(tpc));
+	return -1;
+}
 
 static CURLSH *tp_share;
 static pthread_mutex_t tp_locks[CURL_LOCK_DATA_LAST];
@@ -74,19 +138,23 @@ static int tp_start(void)
 	pthread_mutex_lock(&tp_init_lock);
 	if (tp_started)
 		goto out;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (!tpc.lib && tp_load() != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (tpc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("transport: curl_global_init failed");
 		rc = -1;
 		goto out;
 	}
 	for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&tp_locks[i], NULL);
-	tp_share = curl_share_init();
+	tp_share = tpc.share_init();
 	if (tp_share) {
-		curl_share_setopt(tp_share, CURLSHOPT_LOCKFUNC, tp_lock);
-		curl_share_setopt(tp_share, CURLSHOPT_UNLOCKFUNC, tp_unlock);
-		curl_share_setopt(tp_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-		curl_share_setopt(tp_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+		tpc.share_setopt(tp_share, CURLSHOPT_LOCKFUNC, tp_lock);
+		tpc.share_setopt(tp_share, CURLSHOPT_UNLOCKFUNC, tp_unlock);
+		tpc.share_setopt(tp_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		tpc.share_setopt(tp_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	} else {
 		log_warn("transport: no curl share handle; DNS cache per request");
 	}
@@ -101,11 +169,11 @@ void transport_global_cleanup(void)
 	pthread_mutex_lock(&tp_init_lock);
 	if (tp_users > 0 && --tp_users == 0 && tp_started) {
 		if (tp_share)
-			curl_share_cleanup(tp_share);
+			tpc.share_cleanup(tp_share);
 		tp_share = NULL;
 		for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
 			pthread_mutex_destroy(&tp_locks[i]);
-		curl_global_cleanup();
+		tpc.global_cleanup();
 		tp_started = false;
 	}
 	pthread_mutex_unlock(&tp_init_lock);
@@ -224,7 +292,7 @@ static int rsc_from_http(long status)
 /* Append a complete header line; the list is kept on allocation failure. */
 static int add_line(struct curl_slist **list, const char *line)
 {
-	struct curl_slist *n = curl_slist_append(*list, line);
+	struct curl_slist *n = tpc.slist_append(*list, line);
 
 	if (!n)
 		return -1;
@@ -326,7 +394,7 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	if (timeout_ms <= 0)
 		timeout_ms = HL_NOTIFY_TIMEOUT_MS;
 
-	h = curl_easy_init();
+	h = tpc.easy_init();
 	if (!h) {
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "cannot create HTTP client handle");
 		goto out;
@@ -340,21 +408,21 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 		}
 		snprintf(line, sizeof line, "Content-Type: application/json;ty=%d", req->ty);
 		add_line(&hdrs, line);
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		tpc.easy_setopt(h, CURLOPT_POST, 1L);
 		break;
 	case M2M_OP_NOTIFY:
 		add_line(&hdrs, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		tpc.easy_setopt(h, CURLOPT_POST, 1L);
 		break;
 	case M2M_OP_UPDATE:
 		add_line(&hdrs, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+		tpc.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
 		break;
 	case M2M_OP_RETRIEVE:
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		tpc.easy_setopt(h, CURLOPT_HTTPGET, 1L);
 		break;
 	case M2M_OP_DELETE:
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+		tpc.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 		break;
 	default:
 		m2m_error(rsp, RSC_BAD_REQUEST, "cannot send operation %d", req->op);
@@ -368,9 +436,9 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 				goto out;
 			}
 		}
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		tpc.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		                 (curl_off_t)(body ? strlen(body) : 0));
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+		tpc.easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
 	}
 
 	if ((req->fr && add_header(&hdrs, "X-M2M-Origin", req->fr) != 0) ||
@@ -392,37 +460,37 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	add_line(&hdrs, "Accept: application/json");
 	add_line(&hdrs, "Expect:"); /* no 100-continue round trip */
 
-	curl_easy_setopt(h, CURLOPT_URL, target);
+	tpc.easy_setopt(h, CURLOPT_URL, target);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	tpc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	tpc.easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HL_MAX_BODY);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tp_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &io);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, tp_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &io);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	tpc.easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	tpc.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	tpc.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	tpc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	tpc.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	tpc.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HL_MAX_BODY);
+	tpc.easy_setopt(h, CURLOPT_WRITEFUNCTION, tp_write);
+	tpc.easy_setopt(h, CURLOPT_WRITEDATA, &io);
+	tpc.easy_setopt(h, CURLOPT_HEADERFUNCTION, tp_header);
+	tpc.easy_setopt(h, CURLOPT_HEADERDATA, &io);
+	tpc.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	if (tp_share)
-		curl_easy_setopt(h, CURLOPT_SHARE, tp_share);
+		tpc.easy_setopt(h, CURLOPT_SHARE, tp_share);
 
-	cc = curl_easy_perform(h);
+	cc = tpc.easy_perform(h);
 	if (cc != CURLE_OK) {
 		if (io.overflow || cc == CURLE_FILESIZE_EXCEEDED)
 			m2m_error(rsp, RSC_TARGET_NOT_REACHABLE,
 			          "response body from target larger than %u bytes", HL_MAX_BODY);
 		else
 			m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "target not reachable: %s",
-			          errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			          errbuf[0] ? errbuf : tpc.easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	tpc.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 
 	rsp->rsc = io.has_rsc ? io.rsc : rsc_from_http(status);
 	json_decref(rsp->pc);
@@ -452,8 +520,8 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	rc = 0;
 out:
 	if (h)
-		curl_easy_cleanup(h);
-	curl_slist_free_all(hdrs);
+		tpc.easy_cleanup(h);
+	tpc.slist_free_all(hdrs);
 	free(body);
 	free(target);
 	free(io.body);
