@@ -4,9 +4,12 @@
  * operation driven by the target's res_type -> store -> notifications ->
  * response content per rcn.
  *
- * Every write runs in one store transaction; notifications raised inside it
- * are queued by the notifier only when the transaction committed. All of
- * cse_handle() runs under cse.lock (see core.h).
+ * Reads (retrieve, discovery, notify) run in parallel, each on its thread's
+ * own store handle inside one read snapshot. Writes run one at a time under
+ * cse.lock, each as a savepoint inside a shared batch transaction that is
+ * group-committed (see "Transactions and group commit" below);
+ * notifications raised by a write are queued for delivery only when its
+ * batch committed.
  */
 #include <errno.h>
 #include <stdio.h>
