@@ -641,6 +641,94 @@ static void test_kill9(void **state)
 	assert_int_equal(fx->s->ops->get(fx->s, "uncommitted", &got), STORE_NOTFOUND);
 }
 
+/* Visitor for the unparsed iterators: rows come with raw text, no attributes. */
+static int collect_raw(void *ctx, const res *r)
+{
+	collect *c = ctx;
+	size_t len = strlen(c->buf);
+
+	assert_null(r->a);
+	assert_non_null(r->raw);
+	snprintf(c->buf + len, sizeof(c->buf) - len, "%s%s", len ? "|" : "", r->raw);
+	c->n++;
+	return 0;
+}
+
+/* The lookups the hot paths use: rows without parsing, request units
+   inside a transaction, read snapshots and sync. */
+static void test_raw_units_snapshots(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+	res *r = NULL;
+	char *raw = NULL;
+
+	assert_int_equal(put(s, 3, "cnt1", "ae1", "cse-in/ae1/cnt1", "{\"ty\":3,\"rn\":\"cnt1\"}"), STORE_OK);
+	assert_int_equal(put(s, 4, "cin1", "cnt1", "cse-in/ae1/cnt1/i1", "{\"ty\":4,\"con\":\"a\"}"), STORE_OK);
+	assert_int_equal(put(s, 4, "cin2", "cnt1", "cse-in/ae1/cnt1/i2", "{\"ty\":4,\"con\":\"b\"}"), STORE_OK);
+
+	/* get_path_raw: identity and the stored text, nothing parsed */
+	assert_int_equal(s->ops->get_path_raw(s, "cse-in/ae1/cnt1/i2", &r, &raw), STORE_OK);
+	assert_null(r->a);
+	assert_string_equal(r->ri, "cin2");
+	assert_string_equal(r->pi, "cnt1");
+	assert_int_equal(r->ty, 4);
+	assert_string_equal(raw, "{\"ty\":4,\"con\":\"b\"}");
+	res_free(&r);
+	free(raw);
+	assert_int_equal(s->ops->get_path_raw(s, "cse-in/ae1/nope", &r, &raw), STORE_NOTFOUND);
+	assert_null(r);
+	assert_null(raw);
+
+	/* children_refs newest first, limit 1 */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->children_refs(s, "cnt1", 4, true, 1, collect_raw, &c), STORE_OK);
+	assert_string_equal(c.buf, "{\"ty\":4,\"con\":\"b\"}");
+
+	/* discover_refs: the same rows as discover, without bodies */
+	m2m_filter f;
+	char err[128];
+	json_t *fc = json_pack("{s:i,s:[i]}", "fu", 1, "ty", 4);
+	assert_int_equal(filter_parse(fc, &f, err, sizeof(err)), 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->discover_refs(s, "cse-in/ae1", &f, collect_raw, &c), STORE_OK);
+	assert_int_equal(c.n, 2);
+	filter_clear(&f);
+	json_decref(fc);
+
+	/* a unit rolled back alone inside a transaction that commits */
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 4, "cin3", "cnt1", "cse-in/ae1/cnt1/i3", "{\"ty\":4}"), STORE_OK);
+	assert_int_equal(s->ops->release(s), STORE_OK);
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 4, "cin4", "cnt1", "cse-in/ae1/cnt1/i4", "{\"ty\":4}"), STORE_OK);
+	assert_int_equal(s->ops->rollback_to(s), STORE_OK);
+	assert_int_equal(s->ops->commit(s), STORE_OK);
+	assert_int_equal(s->ops->sync(s), STORE_OK);
+	reopen(fx);
+	s = fx->s;
+	assert_int_equal(s->ops->get(s, "cin3", &r), STORE_OK);
+	res_free(&r);
+	assert_int_equal(s->ops->get(s, "cin4", &r), STORE_NOTFOUND);
+
+	/* a read snapshot does not see a commit made through another handle */
+	store *w = NULL;
+	assert_int_equal(store_sqlite_open(fx->path, &w), STORE_OK);
+	assert_int_equal(s->ops->read_begin(s), STORE_OK);
+	assert_int_equal(s->ops->get(s, "cin1", &r), STORE_OK);
+	res_free(&r);
+	assert_int_equal(put(w, 4, "cin5", "cnt1", "cse-in/ae1/cnt1/i5", "{\"ty\":4}"), STORE_OK);
+	assert_int_equal(s->ops->get(s, "cin5", &r), STORE_NOTFOUND);
+	assert_int_equal(s->ops->read_end(s), STORE_OK);
+	assert_int_equal(s->ops->get(s, "cin5", &r), STORE_OK);
+	res_free(&r);
+	/* no writes inside a snapshot, and no savepoint outside a transaction */
+	assert_int_equal(s->ops->savepoint(s), STORE_ERROR);
+	store_close(&w);
+}
+
 static void test_open_errors(void **state)
 {
 	store *s = (store *)1;
@@ -670,6 +758,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_units_snapshots, setup, teardown),
 		cmocka_unit_test(test_open_errors),
 	};
 
