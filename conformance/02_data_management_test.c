@@ -237,6 +237,27 @@ static void test_limits_lowered_by_update(void **state)
 	json_decref(ol);
 }
 
+/* disableRetrieval: instances can be created but not retrieved, directly
+   or as la/ol; switching it off again removes them (TS-0004 7.4.6). */
+static void test_disable_retrieval(void **state)
+{
+	(void)state;
+	const char *ae = fresh_ae();
+	harness_create_cnt(at(ae, NULL), ae, "vault", json_pack("{s:b}", "disr", 1));
+	harness_case("create under disr=true");
+	harness_create_cin(at(ae, "vault"), ae, "v1", "hidden");
+	harness_case("retrieve the instance, la, ol under disr=true");
+	expect_code(M2M_OP_RETRIEVE, at(ae, "vault/v1"), ae, -1, NULL, NULL, 4005);
+	expect_code(M2M_OP_RETRIEVE, at(ae, "vault/la"), ae, -1, NULL, NULL, 4005);
+	expect_code(M2M_OP_RETRIEVE, at(ae, "vault/ol"), ae, -1, NULL, NULL, 4005);
+	harness_case("disr true -> false removes the instances");
+	expect_code(M2M_OP_UPDATE, at(ae, "vault"), ae, -1, json_pack("{s:{s:b}}", "m2m:cnt", "disr", 0), NULL, 2004);
+	json_t *c = cnt_of(at(ae, "vault"), ae);
+	EXPECT_INT(c, "cni", 0);
+	json_decref(c);
+	expect_code(M2M_OP_RETRIEVE, at(ae, "vault/la"), ae, -1, NULL, NULL, 4004);
+}
+
 static void test_latest_oldest(void **state)
 {
 	(void)state;
@@ -755,6 +776,7 @@ int main(void)
 		HTEST(test_mbs),
 		HTEST(test_limits_lowered_by_update),
 		HTEST(test_latest_oldest),
+		HTEST(test_disable_retrieval),
 		HTEST(test_names),
 		HTEST(test_rcn_create),
 		HTEST(test_rcn_retrieve),
