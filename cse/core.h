@@ -37,7 +37,8 @@ struct cse {
 	pthread_t flusher;
 	bool flusher_started, stopping_sync;
 	bool readers_ok;       /* per-thread read handles (not for :memory:) */
-	pthread_key_t rkey;
+	pthread_key_t rkey;    /* this thread's read handle */
+	pthread_key_t ckey;    /* this thread's parsed-resource cache (engine.c) */
 	pthread_mutex_t readers_mx;
 	store *readers[256];
 	size_t nreaders;

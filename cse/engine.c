@@ -204,6 +204,80 @@ static bool write_leave(cse *c)
 	return ok;
 }
 
+/*
+ * Parsed-resource cache of a reader thread. The read path looks the same
+ * few resources up again and again (the container of the instances being
+ * read, for its policy and disr); their stored text is parsed once. An
+ * entry serves only when the stored text is byte for byte the text it was
+ * parsed from, so it is never stale; the lookup itself still goes to the
+ * store. The attribute object handed out is shared with the cache: callers
+ * (the read paths below) only read it.
+ */
+#define PCACHE_N 16
+
+typedef struct pcache {
+	char *raw[PCACHE_N];
+	json_t *a[PCACHE_N];
+} pcache;
+
+static void pcache_free(void *p)
+{
+	pcache *pc = p;
+	for (int i = 0; pc && i < PCACHE_N; i++) {
+		free(pc->raw[i]);
+		json_decref(pc->a[i]);
+	}
+	free(pc);
+}
+
+static unsigned text_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* Look a resource up by ri, or by structured path, for reading only. */
+static int lookup_shared(cse *c, const char *key, bool by_path, res **out)
+{
+	store *st = core_st(c);
+	pcache *pc = NULL;
+	if (c->readers_ok && tls_st && tls_st != c->st) {
+		pc = pthread_getspecific(c->ckey);
+		if (!pc && (pc = calloc(1, sizeof(*pc))) != NULL && pthread_setspecific(c->ckey, pc) != 0) {
+			free(pc);
+			pc = NULL;
+		}
+	}
+	if (!pc)
+		return by_path ? st->ops->get_path(st, key, out) : st->ops->get(st, key, out);
+	char *raw = NULL;
+	int rc = by_path ? st->ops->get_path_raw(st, key, out, &raw) : st->ops->get_raw(st, key, out, &raw);
+	if (rc != STORE_OK)
+		return rc;
+	unsigned slot = text_hash(raw) % PCACHE_N;
+	if (pc->raw[slot] && strcmp(pc->raw[slot], raw) == 0) {
+		(*out)->a = json_incref(pc->a[slot]);
+		free(raw);
+		return STORE_OK;
+	}
+	json_error_t e;
+	json_t *a = json_loads(raw, JSON_ALLOW_NUL, &e);
+	if (!a) {
+		log_error("corrupt stored resource %s: %s", key, e.text);
+		free(raw);
+		res_free(out);
+		return STORE_ERROR;
+	}
+	free(pc->raw[slot]);
+	json_decref(pc->a[slot]);
+	pc->raw[slot] = raw;
+	pc->a[slot] = json_incref(a);
+	(*out)->a = a;
+	return STORE_OK;
+}
+
 /* This thread's read-only handle, opened on first use. */
 static store *reader(cse *c)
 {
@@ -287,7 +361,7 @@ static int resolve_structured(cse *c, char *path, target *tg, m2m_response *rsp)
 		int vr = slash[1] == 'l' ? VR_LA : VR_OL;
 		*slash = '\0';
 		res *p = NULL;
-		rc = st->ops->get_path(st, path, &p);
+		rc = lookup_shared(c, path, true, &p);
 		*slash = '/';
 		if (rc == STORE_OK && p->ty == TY_CNT) {
 			tg->r = p;
@@ -970,7 +1044,7 @@ static bool disc_permitted(disc *d, const res *r, res **owned)
 		/* decided by the parent: instances of one container come in a row */
 		if (strcmp(d->memo_pi, r->pi) != 0) {
 			res *p = NULL;
-			d->memo_ok = core_st(d->x->c)->ops->get(core_st(d->x->c), r->pi, &p) == STORE_OK &&
+			d->memo_ok = lookup_shared(d->x->c, r->pi, false, &p) == STORE_OK &&
 			             acp_permitted(d->x->c, d->x->req, p, ACOP_DISCOVERY, 0);
 			res_free(&p);
 			snprintf(d->memo_pi, sizeof(d->memo_pi), "%s", r->pi);
@@ -1104,7 +1178,7 @@ static int op_retrieve(op_ctx *x, target *tg)
 	if (tg->raw) { /* a plain retrieve of an instance, served as stored */
 		filter_clear(&f);
 		res *p = NULL;
-		if (core_st(c)->ops->get(core_st(c), tg->r->pi, &p) != STORE_OK)
+		if (lookup_shared(c, tg->r->pi, false, &p) != STORE_OK)
 			return m2m_error(x->rsp, RSC_INTERNAL_SERVER_ERROR, "the container of %s is missing", tg->r->path);
 		bool ok = acp_permitted(c, req, p, ACOP_RETRIEVE, 0);
 		bool disr = json_is_true(json_object_get(p->a, "disr"));
@@ -1625,6 +1699,10 @@ int cse_open(cse **out, const cse_config *cfg)
 	/* an in-memory database cannot be shared: reads then take the writers' path */
 	c->readers_ok = strcmp(cfg->db_path, ":memory:") != 0 && strncmp(cfg->db_path, "file::memory:", 13) != 0 &&
 	                pthread_key_create(&c->rkey, NULL) == 0;
+	if (c->readers_ok && pthread_key_create(&c->ckey, pcache_free) != 0) {
+		pthread_key_delete(c->rkey);
+		c->readers_ok = false;
+	}
 	if (store_sqlite_open(cfg->db_path, &c->st) != STORE_OK) {
 		log_error("cannot open the store at %s", cfg->db_path);
 		goto fail;
@@ -1673,8 +1751,12 @@ void cse_close(cse **cp)
 	pthread_mutex_unlock(&c->lock);
 	for (size_t i = 0; i < c->nreaders; i++)
 		store_close(&c->readers[i]);
-	if (c->readers_ok)
+	if (c->readers_ok) {
+		pcache_free(pthread_getspecific(c->ckey));
+		pthread_setspecific(c->ckey, NULL);
+		pthread_key_delete(c->ckey);
 		pthread_key_delete(c->rkey);
+	}
 	pthread_mutex_destroy(&c->readers_mx);
 	pthread_cond_destroy(&c->sync_cv);
 	pthread_mutex_destroy(&c->sync_mx);

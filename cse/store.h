@@ -87,9 +87,11 @@ typedef struct store_ops {
 	   evaluates filter_match() itself). */
 	int (*discover)(store *s, const char *root_path, const m2m_filter *f,
 	                store_visit_fn fn, void *ctx);
-	/* get_path() without parsing: *out carries ty, ri, pi, rn, path and seq
-	   with a == NULL; *raw the stored attributes as JSON text (malloc'd). */
+	/* get_path()/get() without parsing: *out carries ty, ri, pi, rn, path
+	   and seq with a == NULL; *raw the stored attributes as JSON text
+	   (malloc'd). */
 	int (*get_path_raw)(store *s, const char *path, res **out, char **raw);
+	int (*get_raw)(store *s, const char *ri, res **out, char **raw);
 	/* children() without parsing: r->a is NULL and r->raw holds the
 	   stored attributes as JSON text, borrowed for the visit. */
 	int (*children_refs)(store *s, const char *pi, int ty, bool desc, long limit,

@@ -453,19 +453,18 @@ static int op_get_path(store *s, const char *path, res **out)
 	return get_one(sq(s), S_GET_PATH, path, out);
 }
 
-/* get_path() without parsing: the row's identity in *out (a == NULL) and
-   its stored attributes as JSON text in *raw (malloc'd). */
-static int op_get_path_raw(store *s, const char *path, res **out, char **raw)
+/* get()/get_path() without parsing: the row's identity in *out (a == NULL)
+   and its stored attributes as JSON text in *raw (malloc'd). */
+static int get_one_raw(sq_store *q, enum stmt_id id, const char *key, res **out, char **raw)
 {
-	sq_store *q = sq(s);
-	sqlite3_stmt *stmt = q->st[S_GET_PATH];
+	sqlite3_stmt *stmt = q->st[id];
 	int rc, result = STORE_OK;
 
 	*out = NULL;
 	*raw = NULL;
-	if (!path)
+	if (!key)
 		return STORE_NOTFOUND;
-	sqlite3_bind_text(stmt, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		const char *body = (const char *)sqlite3_column_text(stmt, 6);
@@ -485,11 +484,21 @@ static int op_get_path_raw(store *s, const char *path, res **out, char **raw)
 	} else if (rc == SQLITE_DONE) {
 		result = STORE_NOTFOUND;
 	} else {
-		log_db(q, stmt_sql[S_GET_PATH], rc);
+		log_db(q, stmt_sql[id], rc);
 		result = STORE_ERROR;
 	}
 	done(stmt);
 	return result;
+}
+
+static int op_get_path_raw(store *s, const char *path, res **out, char **raw)
+{
+	return get_one_raw(sq(s), S_GET_PATH, path, out, raw);
+}
+
+static int op_get_raw(store *s, const char *ri, res **out, char **raw)
+{
+	return get_one_raw(sq(s), S_GET, ri, out, raw);
 }
 
 static int path_depth(const char *path)
@@ -1180,6 +1189,7 @@ static const store_ops sqlite_ops = {
 	.discover = op_discover,
 	.discover_refs = op_discover_refs,
 	.get_path_raw = op_get_path_raw,
+	.get_raw = op_get_raw,
 	.children_refs = op_children_refs,
 	.expired = op_expired,
 	.meta_get = op_meta_get,
