@@ -21,11 +21,14 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# the daemon loads libcurl itself on first use (bindings/transport_http.c)
-DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lpthread -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) -I. $(EXTRA_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lpthread -lm
+# paho.mqtt.c ships no .pc file in Debian 12: the asynchronous client
+# without TLS (mqtt3a); -lpaho-mqtt3as when mqtts:// lands.
+MQTT_LIBS := -lpaho-mqtt3a
+# the daemon loads libcurl itself on first use (bindings/transport_http.c)
+DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) $(MQTT_LIBS) -lpthread -lm
+LDLIBS  := $(PKG_LIBS) $(MQTT_LIBS) -lpthread -lm
 LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 
 CORE_SRC := $(filter-out cse/hearth_cse_main.c,$(wildcard cse/*.c)) \

@@ -3,8 +3,9 @@
  * response: used by the notifier (Notify to nu/poa targets), subscription
  * verification and, later, forwarding to other CSEs.
  *
- * transport_send() picks the binding from the URL scheme (http:// and
- * https:// now; mqtt:// later). A "ct=json" query parameter in the URL
+ * transport_send() picks the binding from the URL scheme: http:// and
+ * https:// here, mqtt:// through the running MQTT binding's connection
+ * (see transport_mqtt_send() in mqtt_binding.h for its topic rules). A "ct=json" query parameter in the URL
  * selects the serialization and is removed before sending; the URL is
  * otherwise the exact target (req->to is not put on the wire). On a
  * delivery failure (unsupported scheme or ct, connect error, timeout,

@@ -30,6 +30,7 @@
 
 #include "transport.h"
 #include "codec_json.h"
+#include "mqtt_binding.h"
 #include "../cse/limits.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
@@ -378,6 +379,8 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	int rc = -1;
 
 	memset(&io, 0, sizeof io);
+	if (url && strncasecmp(url, "mqtt://", 7) == 0)
+		return transport_mqtt_send(url, req, rsp, timeout_ms);
 	if (tp_start() != 0) {
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "transport: libcurl could not be initialised");
 		return -1;

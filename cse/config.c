@@ -49,6 +49,8 @@ enum opt_kind {
 	K_SPID,  /* char *: FQDN, leading "//" dropped, lower-cased */
 	K_ORIG,  /* char *: originator, non-empty, no blanks */
 	K_URL,   /* char *: scheme://..., no blanks */
+	K_HOST,  /* char *: host name or address, may be empty, no blanks */
+	K_TEXT,  /* char *: any text without control characters, may be empty */
 	K_LIST,  /* char *: comma-separated patterns, may be empty, no blanks */
 	K_TYPE,  /* int: in | mn | asn */
 	K_LEVEL, /* int: error | warn | info | debug */
@@ -61,7 +63,8 @@ enum opt_kind {
 enum {
 	O_CSE_ID, O_CSE_RN, O_SP_ID, O_CSE_TYPE, O_ADMIN, O_LOG_LEVEL, O_DEFAULT_ET,
 	O_MAX_MNI, O_ALLOWED_AE, O_POA, O_HTTP_ADDR, O_HTTP_PORT, O_HTTP_THREADS,
-	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_COUNT
+	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_MQTT_HOST, O_MQTT_PORT, O_MQTT_USER, O_MQTT_PASS,
+	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_COUNT
 };
 
 typedef struct opt {
@@ -110,6 +113,18 @@ static const opt opt_tab[O_COUNT] = {
 		3600, "SECONDS", "idle seconds before an HTTP connection is closed (1..3600)", NULL },
 	[O_DB] = { "store", "db", "db", K_PATH, OFF(db_path), 0, 0, "PATH",
 		"SQLite database file (its directory is created)", NULL },
+	[O_MQTT_HOST] = { "mqtt", "host", "mqtt-host", K_HOST, OFF(mqtt_host), 0, 0, "HOST",
+		"MQTT broker to connect to (TS-0010); empty = no MQTT binding", NULL },
+	[O_MQTT_PORT] = { "mqtt", "port", "mqtt-port", K_INT, OFF(mqtt_port), 1, 65535, "PORT",
+		"MQTT broker port (1..65535)", NULL },
+	[O_MQTT_USER] = { "mqtt", "username", "mqtt-username", K_TEXT, OFF(mqtt_username), 0, 0,
+		"NAME", "MQTT user name (empty = none)", NULL },
+	[O_MQTT_PASS] = { "mqtt", "password", "mqtt-password", K_TEXT, OFF(mqtt_password), 0, 0,
+		"SECRET", "MQTT password (empty = none; prefer the INI file to the command line)", NULL },
+	[O_MQTT_KEEPALIVE] = { "mqtt", "keepalive", "mqtt-keepalive", K_INT, OFF(mqtt_keepalive), 5,
+		3600, "SECONDS", "MQTT keep-alive interval (5..3600)", NULL },
+	[O_MQTT_CLIENT_ID] = { "mqtt", "client-id", "mqtt-client-id", K_TEXT, OFF(mqtt_client_id), 0,
+		0, "ID", "MQTT client identifier", "C::<cse-id>" },
 };
 
 static const char *const type_names[] = {
@@ -126,7 +141,7 @@ static const char *const type_rns[] = {
 	[CSE_TYPE_IN] = "cse-in", [CSE_TYPE_MN] = "cse-mn", [CSE_TYPE_ASN] = "cse-asn",
 };
 
-static const char *const ini_sections[] = { "cse", "http", "store" };
+static const char *const ini_sections[] = { "cse", "http", "store", "mqtt" };
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -158,6 +173,15 @@ static const char *show(char *buf, size_t n, const char *v)
 	if (v[i] && n >= 4)
 		memcpy(buf + n - 4, "...", 4);
 	return buf;
+}
+
+/* Free a string setting; its bytes are overwritten first, since one of
+ * them is a password. */
+static void str_free_wipe(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
 }
 
 static bool kind_is_str(enum opt_kind k)
@@ -260,6 +284,17 @@ static const char *check_str(enum opt_kind k, const char *v)
 		    !strstr(v, "://") || !isalpha((unsigned char)v[0]))
 			return "a URL such as http://host:port";
 		return NULL;
+	case K_HOST:
+		if (len > CFG_MAX_SPID || has_blank_or_cntrl(v) || strpbrk(v, "/?#@"))
+			return "a host name or address without blanks";
+		return NULL;
+	case K_TEXT:
+		if (len > HL_MAX_ID)
+			return "at most 1024 bytes";
+		for (const char *p = v; *p; p++)
+			if (iscntrl((unsigned char)*p))
+				return "text without control characters";
+		return NULL;
 	case K_LIST:
 		if (len > CFG_MAX_TEXT || has_blank_or_cntrl(v))
 			return "comma-separated patterns without blanks";
@@ -328,7 +363,7 @@ static int opt_apply(cse_config *c, int idx, const char *val, const char *name,
 			goto bad;
 		}
 		char **f = fld_str(c, o);
-		free(*f);
+		str_free_wipe(*f);
 		*f = v;
 	} else if (o->kind == K_TYPE) {
 		int t = 0;
@@ -421,6 +456,12 @@ void config_init(cse_config *cfg)
 	cfg->http_conn_limit = HL_HTTP_CONN_LIMIT;
 	cfg->http_conn_timeout = HL_HTTP_CONN_TIMEOUT_S;
 	cfg->allowed_ae = strdup("C*,S*");
+	cfg->mqtt_host = strdup("");
+	cfg->mqtt_port = 1883;
+	cfg->mqtt_username = strdup("");
+	cfg->mqtt_password = strdup("");
+	cfg->mqtt_keepalive = 60;
+	cfg->mqtt_client_id = strdup("");
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
 
@@ -431,7 +472,7 @@ void config_clear(cse_config *cfg)
 	for (int i = 0; i < O_COUNT; i++)
 		if (kind_is_str(opt_tab[i].kind)) {
 			char **f = fld_str(cfg, &opt_tab[i]);
-			free(*f);
+			str_free_wipe(*f);
 			*f = NULL;
 		}
 	memset(cfg, 0, sizeof *cfg);
@@ -798,7 +839,8 @@ void config_usage(const char *prog)
 
 	config_init(&d);
 	printf("Usage: %s [OPTION]...\n"
-	       "Run Hearth, a oneM2M CSE, with its HTTP binding.\n"
+	       "Run Hearth, a oneM2M CSE, with its HTTP binding and, when a broker is\n"
+	       "configured, its MQTT binding.\n"
 	       "\n"
 	       "Settings come from built-in defaults, then the INI file given with -c\n"
 	       "(wherever -c appears), then the other flags, later ones winning.\n"
@@ -823,10 +865,10 @@ void config_usage(const char *prog)
 	       "      --version\n"
 	       "        print the version (%s) and exit\n"
 	       "\n"
-	       "INI file: sections [cse], [http] and [store] holding 'key = value' lines;\n"
-	       "lines starting with ';' or '#' are comments, as is ';' after a blank. An\n"
-	       "unknown section or key, a key given twice or a bad value is an error\n"
-	       "naming the file and line.\n"
+	       "INI file: sections [cse], [http], [store] and [mqtt] holding\n"
+	       "'key = value' lines; lines starting with ';' or '#' are comments, as is\n"
+	       "';' after a blank. An unknown section or key, a key given twice or a bad\n"
+	       "value is an error naming the file and line.\n"
 	       "Example:\n"
 	       "  [cse]\n"
 	       "  cse-type = mn\n"
@@ -837,6 +879,9 @@ void config_usage(const char *prog)
 	       "  port = 8282\n"
 	       "  [store]\n"
 	       "  db = /var/lib/hearth/hearth.db\n"
+	       "  [mqtt]\n"
+	       "  host = 127.0.0.1\n"
+	       "  port = 1883\n"
 	       "\n"
 	       "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM) or --help;\n"
 	       "1 when the CSE cannot start; 2 for a configuration error.\n",

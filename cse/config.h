@@ -29,6 +29,12 @@ typedef struct cse_config {
 	unsigned http_conn_limit;
 	unsigned http_conn_timeout; /* idle seconds before a connection is closed */
 	char *allowed_ae;    /* comma-separated originator patterns allowed to register ("C*,S*") */
+	char *mqtt_host;     /* broker host name or address; "" = MQTT binding off (default) */
+	int mqtt_port;       /* broker port; default 1883 */
+	char *mqtt_username; /* "" = none */
+	char *mqtt_password; /* "" = none; wiped before it is freed */
+	int mqtt_keepalive;  /* seconds; default 60 */
+	char *mqtt_client_id; /* "" = "C::<cse-id>" (TS-0010) */
 	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 

@@ -4,9 +4,11 @@
  * Start-up order: configuration (exit 2 on error), signal mask (before any
  * thread exists, so that every thread inherits SIGINT/SIGTERM blocked and
  * only sigwait() in main sees them), database directory, transport, core,
- * HTTP binding (exit 1 when any of these fails). Shutdown runs the same
- * steps backwards: stop accepting and finish in-flight requests, close the
- * core (which flushes the store), release the transport.
+ * HTTP binding, MQTT binding when a broker is configured (exit 1 when any of
+ * these fails; a broker that is down is not a failure: the binding keeps
+ * retrying). Shutdown runs the same steps backwards: stop accepting and
+ * finish in-flight requests (MQTT, then HTTP), close the core (which
+ * flushes the store), release the transport.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "../bindings/http_server.h"
+#include "../bindings/mqtt_binding.h"
 #include "../bindings/transport.h"
 #include "config.h"
 #include "cse.h"
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
 	char err[512];
 	cse *c = NULL;
 	http_server *srv = NULL;
+	mqtt_binding *mq = NULL;
 	bool transport_up = false;
 	sigset_t stop_set;
 	int status = 1;
@@ -121,6 +125,16 @@ int main(int argc, char **argv)
 		          cfg.http_addr, cfg.http_port);
 		goto out;
 	}
+	if (cfg.mqtt_host[0]) {
+		mqtt_opts mo = { .host = cfg.mqtt_host, .port = cfg.mqtt_port,
+		                 .username = cfg.mqtt_username, .password = cfg.mqtt_password,
+		                 .keepalive = cfg.mqtt_keepalive, .client_id = cfg.mqtt_client_id,
+		                 .cse_id = cfg.cse_id, .workers = 2 };
+		if (mqtt_binding_start(&mq, c, &mo) != 0) {
+			log_error("cannot start the MQTT binding for %s:%d", cfg.mqtt_host, cfg.mqtt_port);
+			goto out;
+		}
+	}
 	log_info("hearth-cse %s %s /%s (%s) listening on http://%s%s%s:%d", HEARTH_VERSION,
 	         cse_type_names[cfg.cse_type], cfg.cse_id, cfg.cse_rn,
 	         strchr(cfg.http_addr, ':') ? "[" : "", cfg.http_addr,
@@ -141,6 +155,7 @@ int main(int argc, char **argv)
 	status = 0;
 
 out:
+	mqtt_binding_stop(&mq);
 	http_server_stop(&srv);
 	if (c)
 		cse_close(&c);

@@ -24,5 +24,6 @@
 #define HL_VERIFY_TIMEOUT_MS 3000L         /* subscription verification request */
 #define HL_HTTP_CONN_LIMIT 1000u           /* concurrent HTTP connections; above -> refused */
 #define HL_HTTP_CONN_TIMEOUT_S 30u         /* idle HTTP connection */
+#define HL_MQTT_QUEUE      256u            /* queued MQTT requests per worker; above -> 5000 */
 
 #endif

@@ -61,6 +61,16 @@ static struct {
 	size_t n;
 } X;
 
+/* Private mosquitto (see harness.h). */
+static struct {
+	pid_t pid;
+	int port;
+	char dir[512];
+	char conf[600];
+	char log[600];
+	bool atexit_set;
+} B;
+
 /* ---------------- small utilities ---------------- */
 
 const char *hfmt(const char *fmt, ...)
@@ -1331,4 +1341,156 @@ void notif_drain(notif_receiver *r)
 	notif_msg *m;
 	while ((m = notif_wait_msg(r, 0)) != NULL)
 		notif_msg_free(&m);
+}
+
+/* ---------------- private MQTT broker ---------------- */
+
+const char *harness_mosquitto_path(void)
+{
+	static const char *const cands[] = { "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto",
+	                                     "/usr/bin/mosquitto", "/usr/local/bin/mosquitto" };
+	const char *env = getenv("HEARTH_MOSQUITTO");
+	if (env && env[0])
+		return access(env, X_OK) == 0 ? env : NULL;
+	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
+		if (access(cands[i], X_OK) == 0)
+			return cands[i];
+	return NULL;
+}
+
+static void broker_atexit(void)
+{
+	if (B.pid > 0) {
+		kill(B.pid, SIGKILL);
+		waitpid(B.pid, NULL, 0);
+		B.pid = 0;
+	}
+}
+
+static bool broker_accepts(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	bool ok;
+	if (s < 0)
+		return false;
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)B.port);
+	ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(s);
+	return ok;
+}
+
+int harness_broker_start(void)
+{
+	const char *bin = harness_mosquitto_path();
+	if (!bin) {
+		print_error("harness: mosquitto is not installed\n");
+		return -1;
+	}
+	if (B.pid > 0)
+		return 0;
+	if (!B.dir[0]) {
+		char tmpl[] = "/tmp/hearth-mqtt-XXXXXX";
+		if (!mkdtemp(tmpl)) {
+			print_error("harness: mkdtemp: %s\n", strerror(errno));
+			return -1;
+		}
+		/* mosquitto started as root drops to its own user after reading
+		 * the config; the directory stays readable for the log path only */
+		chmod(tmpl, 0755);
+		snprintf(B.dir, sizeof(B.dir), "%s", tmpl);
+		snprintf(B.conf, sizeof(B.conf), "%s/mosquitto.conf", B.dir);
+		snprintf(B.log, sizeof(B.log), "%s/broker.log", B.dir);
+		B.port = free_port();
+		if (B.port <= 0) {
+			print_error("harness: no free port for the broker\n");
+			return -1;
+		}
+		FILE *f = fopen(B.conf, "w");
+		if (!f) {
+			print_error("harness: %s: %s\n", B.conf, strerror(errno));
+			return -1;
+		}
+		fprintf(f, "# private broker of a Hearth test; not the system service\n"
+		           "listener %d 127.0.0.1\n"
+		           "allow_anonymous true\n"
+		           "persistence false\n"
+		           "log_dest stderr\n"
+		           "log_type error\nlog_type warning\nlog_type notice\n",
+		        B.port);
+		fclose(f);
+	}
+	if (!B.atexit_set) {
+		atexit(broker_atexit);
+		B.atexit_set = true;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		print_error("harness: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(B.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(bin, bin, "-c", B.conf, (char *)NULL);
+		fprintf(stderr, "harness: exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	B.pid = pid;
+	int64_t end = harness_now_ms() + 5000;
+	while (harness_now_ms() < end) {
+		int st;
+		if (waitpid(B.pid, &st, WNOHANG) == B.pid) {
+			print_error("harness: mosquitto exited at start (see %s)\n", B.log);
+			B.pid = 0;
+			return -1;
+		}
+		if (broker_accepts())
+			return 0;
+		harness_sleep_ms(20);
+	}
+	print_error("harness: mosquitto does not accept connections on port %d\n", B.port);
+	broker_atexit();
+	return -1;
+}
+
+int harness_broker_stop(void)
+{
+	int st;
+	if (B.pid <= 0)
+		return -1;
+	kill(B.pid, SIGTERM);
+	int64_t end = harness_now_ms() + 5000;
+	while (waitpid(B.pid, &st, WNOHANG) != B.pid) {
+		if (harness_now_ms() >= end) {
+			print_error("harness: mosquitto ignored SIGTERM; killing it\n");
+			broker_atexit();
+			return -1;
+		}
+		harness_sleep_ms(20);
+	}
+	B.pid = 0;
+	return 0;
+}
+
+int harness_broker_port(void) { return B.port; }
+
+void harness_broker_cleanup(void)
+{
+	if (B.pid > 0)
+		harness_broker_stop();
+	if (B.dir[0]) {
+		if (getenv("HEARTH_KEEP"))
+			print_message("harness: kept %s (broker.log, mosquitto.conf)\n", B.dir);
+		else
+			nftw(B.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		B.dir[0] = '\0';
+	}
 }

@@ -184,6 +184,20 @@ void harness_delete_at(const char *file, int line, const char *to, const char *f
 /* AE-IDs registered through the helpers are deleted (as admin) at teardown. */
 void harness_track_ae(const char *aei);
 
+/* ---- private MQTT broker (mosquitto) ----
+ * A mosquitto of our own on a free loopback port, never the system
+ * service: its config (listener PORT 127.0.0.1, allow_anonymous true,
+ * persistence false, log to stderr) and log (broker.log) live in a
+ * mkdtemp() directory. The first start picks the port; later starts reuse
+ * it (a broker restart). harness_broker_cleanup() stops it and removes the
+ * directory (kept with HEARTH_KEEP); an atexit handler kills a broker left
+ * running. Each returns 0, or -1 with a printed reason. */
+const char *harness_mosquitto_path(void); /* the binary, or NULL when not installed */
+int harness_broker_start(void);  /* start and wait until it accepts connections */
+int harness_broker_stop(void);   /* SIGTERM, wait (SIGKILL after 5 s) */
+int harness_broker_port(void);   /* 0 before the first start */
+void harness_broker_cleanup(void);
+
 /* ---- notification receiver ---- */
 typedef struct notif_receiver notif_receiver;
 typedef struct notif_msg {
