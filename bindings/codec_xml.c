@@ -1202,7 +1202,7 @@ static void enc_root(ectx *e, xmlNodePtr parent, const char *name, const json_t 
 
 	if (e->failed)
 		return;
-	if (rt && json_is_object(v) && representable(v, depth, false)) {
+	if (rt && json_is_object(v) && depth <= 2 * HL_MAX_JSON_DEPTH) {
 		const json_t *rn = json_object_get(v, "rn");
 		n = add_elem(e, parent, name, NULL);
 		if (!n)
