@@ -881,9 +881,19 @@ static bool representable(const json_t *v, unsigned depth, bool in_array)
 	if (depth > 2 * HL_MAX_JSON_DEPTH)
 		return false;
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, m)
-			if (!name_ok(k) || !representable(m, depth + 1, false))
+		json_object_foreach((json_t *)v, k, m) {
+			if (!name_ok(k))
 				return false;
+			if (is_prefixed(k) && json_is_array(m)) {
+				/* repeated global elements, each may be a list (m2m:uril) */
+				json_t *item;
+				json_array_foreach(m, i, item)
+					if (!representable(item, depth + 2, false))
+						return false;
+			} else if (!representable(m, depth + 1, false)) {
+				return false;
+			}
+		}
 	} else if (json_is_array(v)) {
 		if (in_array)
 			return false;
@@ -1101,7 +1111,11 @@ static void enc_members(ectx *e, xmlNodePtr n, const json_t *o, const res_type *
 			if (pref) {
 				size_t i;
 				json_t *item;
-				if (json_is_array(m))
+				const struct xroot *r = root_find(k);
+				/* an array is repeated elements, except the value of one
+				 * list-typed global element (m2m:uril) */
+				bool one = r && r->k == XK_STRLIST && json_is_array(m) && all_scalars(m);
+				if (json_is_array(m) && !one)
 					json_array_foreach(m, i, item)
 						enc_root(e, n, k, item, depth + 1);
 				else
@@ -1124,8 +1138,8 @@ static void enc_value(ectx *e, xmlNodePtr parent, const char *name, const json_t
 		add_elem(e, parent, name, NULL);
 		return;
 	}
-	if (d.k == XK_TEXT && !json_is_string(v)) {
-		add_json_text_elem(e, parent, name, v);
+	if (d.k == XK_TEXT && !json_is_string(v) && !json_is_object(v)) {
+		add_json_text_elem(e, parent, name, v); /* a list or number as content */
 		return;
 	}
 	if (!representable(v, depth, false)) {
@@ -1137,6 +1151,10 @@ static void enc_value(ectx *e, xmlNodePtr parent, const char *name, const json_t
 		json_t *m;
 		bool list = (d.k == XK_STRLIST || d.k == XK_INTLIST) && !d.rep;
 
+		if ((d.k == XK_STRLIST || d.k == XK_INTLIST) && json_array_size(v) == 0) {
+			add_elem(e, parent, name, " "); /* an empty xs:list, not NULL */
+			return;
+		}
 		if (list && all_scalars(v)) {
 			char *t = list_text(v);
 			if (!t) {
@@ -1161,7 +1179,8 @@ static void enc_value(ectx *e, xmlNodePtr parent, const char *name, const json_t
 		if (d.k == XK_REF && val && is_scalar(val)) {
 			const json_t *nm = json_object_get(v, "nm"), *typ = json_object_get(v, "typ");
 			bool simple = json_object_size(v) == (size_t)(1 + (nm != NULL) + (typ != NULL)) &&
-			              (!nm || is_scalar(nm)) && (!typ || is_scalar(typ));
+			              json_is_string(val) && (!nm || json_is_string(nm)) &&
+			              (!typ || json_is_integer(typ));
 			if (simple) {
 				char *t = scalar_text(val);
 				if (!t) {

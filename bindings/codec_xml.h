@@ -17,10 +17,11 @@
  * m2m:agr) as repeated elements; an empty element is NULL; universal and
  * common attributes first on encode, in XSD order.
  *
- * Known asymmetries (inherent to XML): an empty list encodes as an empty
- * element and therefore decodes as null; a non-string con/conr is carried
- * as its JSON text; a value whose member names are not XML names is
- * carried as its JSON text.
+ * An empty list is written <lbl> </lbl> (an empty xs:list), so that it
+ * stays apart from NULL (<lbl/>). Known asymmetries (inherent to XML):
+ * numbers and booleans in members of unknown type come back as strings; a
+ * con/conr that is a list or a number, and a value whose member names are
+ * not XML names, are carried as their JSON text.
  */
 #ifndef HEARTH_CODEC_XML_H
 #define HEARTH_CODEC_XML_H

@@ -93,6 +93,11 @@ static const char *const round_trips[] = {
 	/* non-resource roots */
 	"{\"m2m:uril\":[\"cse-in/a\",\"cse-in/b/c\"]}",
 	"{\"m2m:uril\":[]}",
+	/* empty lists stay lists, NULL stays NULL */
+	"{\"m2m:cnt\":{\"lbl\":[],\"acpi\":null,\"rn\":\"e\"}}",
+	"{\"m2m:sub\":{\"enc\":{\"net\":[],\"atr\":[]},\"nu\":[\"Ca\"]}}",
+	/* m2m:uril inside other content */
+	"{\"m2m:rsp\":{\"rsc\":2000,\"pc\":{\"m2m:uril\":[\"a\",\"b\"]}}}",
 	"{\"m2m:rrl\":{\"rrf\":[{\"nm\":\"c1\",\"typ\":4,\"val\":\"cse-in/x/c1\"},"
 	"{\"nm\":\"c2\",\"typ\":3,\"val\":\"cse-in/x/c2\"}]}}",
 	"{\"m2m:agr\":{\"m2m:rsp\":[{\"rsc\":2000,\"rqi\":\"r1\",\"pc\":{\"m2m:cnt\":{\"rn\":\"c\",\"ty\":3,"
@@ -257,13 +262,14 @@ static void test_encode_order_and_form(void **state)
 	free(x);
 	json_decref(j);
 
-	/* non-string con is carried as its JSON text; names that are not XML
+	/* structured con as elements, a list con as its JSON text; names that are not XML
 	 * names make their member JSON text */
-	j = jparse("{\"m2m:cin\":{\"con\":{\"t\":21},\"zz\":{\"a b\":1}}}");
+	j = jparse("{\"m2m:cin\":{\"con\":{\"t\":21},\"zz\":{\"a b\":1},\"conr\":[1,2]}}");
 	x = codec_xml_encode(j);
 	assert_non_null(x);
-	assert_non_null(strstr(x, "<con>{\"t\":21}</con>"));
+	assert_non_null(strstr(x, "<con><t>21</t></con>"));
 	assert_non_null(strstr(x, "<zz>{\"a b\":1}</zz>"));
+	assert_non_null(strstr(x, "<conr>[1,2]</conr>"));
 	free(x);
 	json_decref(j);
 
