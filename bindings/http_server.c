@@ -37,6 +37,7 @@
 
 #include "http_server.h"
 #include "codec_json.h"
+#include "codec_xml.h"
 #include "../cse/limits.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
@@ -158,31 +159,44 @@ static const char *const json_media[] = {
 	"application/vnd.onem2m-preq+json",
 };
 
-static int media_is_json(const char *mt)
+static const char *const xml_media[] = {
+	"application/xml",
+	"application/vnd.onem2m-res+xml",
+	"application/vnd.onem2m-ntfy+xml",
+	"text/xml",
+};
+
+/* Media type of a body we can decode. */
+enum { MT_OTHER = 0, MT_JSON = 1, MT_XML = 2 };
+
+static int media_kind(const char *mt)
 {
 	for (size_t i = 0; i < sizeof json_media / sizeof json_media[0]; i++)
 		if (strcasecmp(mt, json_media[i]) == 0)
-			return 1;
-	return 0;
+			return MT_JSON;
+	for (size_t i = 0; i < sizeof xml_media / sizeof xml_media[0]; i++)
+		if (strcasecmp(mt, xml_media[i]) == 0)
+			return MT_XML;
+	return MT_OTHER;
 }
 
 /*
  * Content-Type: "<type>/<subtype> *( OWS ';' OWS name=value )". Sets
- * *is_json and *ty (-1 when absent). Parameters other than ty (charset...)
- * are ignored. Returns 0 or -1 (4000 recorded).
+ * *kind (MT_*) and *ty (-1 when absent). Parameters other than ty
+ * (charset...) are ignored. Returns 0 or -1 (4000 recorded).
  */
-static int content_type_parse(const char *ct, int *is_json, int *ty, m2m_response *rsp)
+static int content_type_parse(const char *ct, int *kind, int *ty, m2m_response *rsp)
 {
 	char *buf = m2m_strdup(ct);
 	char *p = buf, *semi;
 	int rc = -1;
 
-	*is_json = 0;
+	*kind = MT_OTHER;
 	*ty = -1;
 	semi = strchr(p, ';');
 	if (semi)
 		*semi = '\0';
-	*is_json = media_is_json(trim(p));
+	*kind = media_kind(trim(p));
 	while (semi) {
 		char *param = semi + 1, *eq, *name, *val;
 		size_t vn;
@@ -220,8 +234,11 @@ out:
 	return rc;
 }
 
-/* Is a q parameter of an Accept element zero ("q=0", "q=0.000")? */
-static int accept_q_zero(char *params)
+/* What an Accept header asks for. */
+enum { ACC_NONE = 0, ACC_JSON, ACC_XML, ACC_ANY };
+
+/* q value of an Accept element's parameters (1000 = 1.0; default 1). */
+static int accept_q(char *params)
 {
 	char *p = params;
 
@@ -236,24 +253,44 @@ static int accept_q_zero(char *params)
 			if (strcasecmp(trim(p), "q") == 0) {
 				val = trim(eq + 1);
 				if (val[0] == '0' && strspn(val + 1, ".0") == strlen(val + 1))
-					return 1;
+					return 0;
+				if (val[0] == '0' && val[1] == '.' && isdigit((unsigned char)val[2])) {
+					int q = (val[2] - '0') * 100;
+					if (isdigit((unsigned char)val[3]))
+						q += (val[3] - '0') * 10;
+					if (q == 0)
+						q = 1; /* 0.00x: tiny but not zero */
+					return q;
+				}
+				return 1000;
 			}
 		}
 		p = next;
 	}
-	return 0;
+	return 1000;
 }
 
-/* True when the Accept header admits a JSON response (absent/empty: yes). */
-static int accept_allows_json(const char *acc)
+/*
+ * The serialization an Accept header prefers: the acceptable element with
+ * the highest q (the first one on a tie). JSON: application/json or any
+ * application/...+json; XML: application/xml, text/xml or
+ * application/vnd.onem2m-...+xml; ACC_ANY: a wildcard (*\/\* or
+ * application/\*), and an absent or empty header. ACC_NONE when nothing we
+ * produce is acceptable.
+ */
+static int accept_choose(const char *acc)
 {
-	char *buf = m2m_strdup(acc);
-	char *p = buf;
-	int ok = 0, any = 0;
+	char *buf, *p;
+	int best = ACC_NONE, best_q = 0, any = 0;
 
-	while (p && !ok) {
+	if (!acc)
+		return ACC_ANY;
+	buf = m2m_strdup(acc);
+	p = buf;
+	while (p) {
 		char *next = strchr(p, ','), *semi, *mt;
 		size_t n;
+		int kind = ACC_NONE, q = 1000;
 
 		if (next)
 			*next++ = '\0';
@@ -265,17 +302,62 @@ static int accept_allows_json(const char *acc)
 		if (!*mt)
 			continue;
 		any = 1;
-		if (semi && accept_q_zero(semi))
+		if (semi)
+			q = accept_q(semi);
+		if (q == 0)
 			continue;
 		n = strlen(mt);
-		if (strcmp(mt, "*/*") == 0 || strcasecmp(mt, "application/*") == 0 ||
-		    strcasecmp(mt, "application/json") == 0 ||
-		    (strncasecmp(mt, "application/", 12) == 0 && n > 5 &&
-		     strcasecmp(mt + n - 5, "+json") == 0))
-			ok = 1;
+		if (strcmp(mt, "*/*") == 0 || strcasecmp(mt, "application/*") == 0)
+			kind = ACC_ANY;
+		else if (strcasecmp(mt, "application/json") == 0 ||
+		         (strncasecmp(mt, "application/", 12) == 0 && n > 5 &&
+		          strcasecmp(mt + n - 5, "+json") == 0))
+			kind = ACC_JSON;
+		else if (strcasecmp(mt, "application/xml") == 0 || strcasecmp(mt, "text/xml") == 0 ||
+		         (strncasecmp(mt, "application/vnd.onem2m-", 23) == 0 && n > 4 &&
+		          strcasecmp(mt + n - 4, "+xml") == 0))
+			kind = ACC_XML;
+		if (kind != ACC_NONE && q > best_q) {
+			best = kind;
+			best_q = q;
+		}
 	}
 	free(buf);
-	return ok || !any;
+	return any ? best : ACC_ANY;
+}
+
+/* Media kind of the body a request carries (MT_OTHER when none or not
+ * readable); never records an error. */
+static int body_kind(http_header_fn hdr, void *hctx, const char *method, size_t body_len)
+{
+	const char *ct = hdr ? hdr(hctx, "Content-Type") : NULL;
+	char mt[64];
+	size_t n;
+
+	if (!method || body_len == 0 || (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0))
+		return MT_OTHER;
+	if (!ct)
+		return MT_JSON; /* read as JSON, see http_to_request() */
+	n = strcspn(ct, ";");
+	if (n >= sizeof mt)
+		return MT_OTHER;
+	memcpy(mt, ct, n);
+	mt[n] = '\0';
+	return media_kind(trim(mt));
+}
+
+/* The serialization of the answer: Accept first; a wildcard or nothing
+ * acceptable follows the body; JSON otherwise. */
+static m2m_fmt response_fmt(http_header_fn hdr, void *hctx, const char *method, size_t body_len)
+{
+	const char *acc = hdr ? hdr(hctx, "Accept") : NULL;
+	int a = accept_choose(acc && strlen(acc) <= HL_MAX_HEADER ? acc : NULL);
+
+	if (a == ACC_XML)
+		return M2M_FMT_XML;
+	if (a == ACC_JSON)
+		return M2M_FMT_JSON;
+	return body_kind(hdr, hctx, method, body_len) == MT_XML ? M2M_FMT_XML : M2M_FMT_JSON;
 }
 
 /* ------------------------------------------------------------------ */
@@ -698,8 +780,12 @@ int http_to_request(const char *method, const char *path,
                     m2m_request *req, m2m_response *rsp)
 {
 	const char *v, *ctype = NULL;
-	int rc = -1, is_post = 0, has_body_op = 0, is_json = 1, ty = -1;
+	int rc = -1, is_post = 0, has_body_op = 0, kind = MT_JSON, ty = -1;
 	size_t url_len;
+
+	/* The answer's serialization first: errors below are answered in it. */
+	req->fmt = response_fmt(hdr, hctx, method, body ? body_len : 0);
+	req->raw_ok = req->fmt == M2M_FMT_JSON;
 
 	/* RVI and RI first: every error answer below echoes them. */
 	if (hdr_copy(hdr, hctx, "X-M2M-RVI", 0, &req->rvi, rsp) != 0)
@@ -766,9 +852,10 @@ int http_to_request(const char *method, const char *path,
 
 	if (hdr_get(hdr, hctx, "Accept", 0, &v, rsp) != 0)
 		goto out;
-	if (v && !accept_allows_json(v)) {
+	if (v && accept_choose(v) == ACC_NONE) {
 		m2m_error(rsp, RSC_NOT_ACCEPTABLE,
-		          "cannot produce any type in Accept; supported: application/json");
+		          "cannot produce any type in Accept; supported: application/json, "
+		          "application/xml");
 		goto out;
 	}
 
@@ -777,7 +864,7 @@ int http_to_request(const char *method, const char *path,
 	if (has_body_op) {
 		if (hdr_get(hdr, hctx, "Content-Type", 0, &ctype, rsp) != 0)
 			goto out;
-		if (ctype && content_type_parse(ctype, &is_json, &ty, rsp) != 0)
+		if (ctype && content_type_parse(ctype, &kind, &ty, rsp) != 0)
 			goto out;
 		if (is_post)
 			req->op = ty > 0 ? M2M_OP_CREATE : M2M_OP_NOTIFY;
@@ -790,8 +877,8 @@ int http_to_request(const char *method, const char *path,
 				          HL_MAX_BODY);
 				goto out;
 			}
-			/* No Content-Type at all: read the body as JSON, our only format. */
-			if (ctype && !is_json) {
+			/* No Content-Type at all: read the body as JSON. */
+			if (ctype && kind == MT_OTHER) {
 				char mt[64];
 				size_t n = strcspn(ctype, ";");
 				if (n >= sizeof mt)
@@ -799,10 +886,16 @@ int http_to_request(const char *method, const char *path,
 				memcpy(mt, ctype, n);
 				mt[n] = '\0';
 				m2m_error(rsp, RSC_UNSUPPORTED_MEDIA_TYPE,
-				          "unsupported media type '%s'; use application/json", trim(mt));
+				          "unsupported media type '%s'; use application/json or "
+				          "application/xml", trim(mt));
 				goto out;
 			}
-			if (codec_json_decode(body, body_len, &req->pc, err, sizeof err) != 0) {
+			if (ctype && kind == MT_XML) {
+				if (codec_xml_decode(body, body_len, &req->pc, err, sizeof err) != 0) {
+					m2m_error(rsp, RSC_BAD_REQUEST, "invalid XML content: %s", err);
+					goto out;
+				}
+			} else if (codec_json_decode(body, body_len, &req->pc, err, sizeof err) != 0) {
 				m2m_error(rsp, RSC_BAD_REQUEST, "invalid content: %s", err);
 				goto out;
 			}
@@ -891,8 +984,41 @@ static void add_hdr(struct MHD_Response *r, const char *name, const char *val)
 		log_warn("http: cannot add response header %s", name);
 }
 
+/* Body text of rsp in fmt (NULL when there is none or it cannot be
+ * encoded; then rsp becomes a 5000 whose message is encoded instead). */
+static char *response_body(m2m_response *rsp, m2m_fmt fmt)
+{
+	char *body = NULL;
+
+	if (rsp->raw_pc) {
+		if (fmt == M2M_FMT_JSON) {
+			body = rsp->raw_pc; /* already JSON: sent as it is */
+			rsp->raw_pc = NULL;
+			return body;
+		}
+		/* not expected (raw_ok is false for XML), but harmless */
+		json_t *j = NULL;
+		char err[64];
+		if (codec_json_decode(rsp->raw_pc, strlen(rsp->raw_pc), &j, err, sizeof err) == 0) {
+			json_decref(rsp->pc);
+			rsp->pc = j;
+		}
+		free(rsp->raw_pc);
+		rsp->raw_pc = NULL;
+	}
+	if (!rsp->pc)
+		return NULL;
+	body = fmt == M2M_FMT_XML ? codec_xml_encode(rsp->pc) : codec_json_encode(rsp->pc);
+	if (!body) {
+		log_error("http: cannot encode response content");
+		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "cannot encode the response content");
+		body = fmt == M2M_FMT_XML ? codec_xml_encode(rsp->pc) : codec_json_encode(rsp->pc);
+	}
+	return body;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, const m2m_request *req,
-                                     m2m_response *rsp)
+                                     m2m_response *rsp, m2m_fmt fmt)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -902,16 +1028,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const m2m_requ
 
 	if (rsp->rsc == 0)
 		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "no response status");
-	if (rsp->raw_pc) {
-		body = rsp->raw_pc; /* already JSON: sent as it is */
-		rsp->raw_pc = NULL;
-	} else if (rsp->pc) {
-		body = codec_json_encode(rsp->pc);
-		if (!body) {
-			log_error("http: cannot encode response content");
-			rsp->rsc = RSC_INTERNAL_SERVER_ERROR;
-		}
-	}
+	body = response_body(rsp, fmt);
 	if (body)
 		r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	else
@@ -945,7 +1062,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const m2m_requ
 	if (rsp->location)
 		add_hdr(r, "Content-Location", rsp->location);
 	if (body)
-		add_hdr(r, "Content-Type", "application/json");
+		add_hdr(r, "Content-Type", fmt == M2M_FMT_XML ? "application/xml" : "application/json");
 	ret = MHD_queue_response(conn, rsc_http_status(rsp->rsc), r);
 	MHD_destroy_response(r);
 	return ret;
@@ -966,7 +1083,9 @@ static enum MHD_Result send_early_error(struct MHD_Connection *conn, int rsc, co
 	if (rvi && strlen(rvi) <= HL_MAX_HEADER)
 		rsp.rvi = m2m_strdup(rvi);
 	m2m_error(&rsp, rsc, "%s", msg);
-	ret = send_response(conn, NULL, &rsp);
+	/* The body (if any) was not kept: its Content-Type still tells how
+	 * the client speaks. */
+	ret = send_response(conn, NULL, &rsp, response_fmt(mhd_header, conn, "POST", 1));
 	m2m_response_clear(&rsp);
 	return ret;
 }
@@ -1073,12 +1192,10 @@ static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *co
 	if (http_to_request(method, url, args, nargs, mhd_header, conn, x->body, x->len, &req,
 	                    &rsp) == 0) {
 		req.peer_addr = peer_address(conn);
-		req.fmt = M2M_FMT_JSON;
-		req.raw_ok = true;
 		cse_handle(s->c, &req, &rsp);
 	}
 	log_debug("http: %s %s rqi=%s -> %d", method, url, req.rqi ? req.rqi : "-", rsp.rsc);
-	ret = send_response(conn, &req, &rsp);
+	ret = send_response(conn, &req, &rsp, req.fmt);
 	m2m_request_clear(&req);
 	m2m_response_clear(&rsp);
 	free(query);

@@ -1593,9 +1593,10 @@ static int ensure_cse_base(cse *c)
 	json_t *srt = json_array();
 	for (size_t i = 0; i < sizeof(srt_list) / sizeof(srt_list[0]); i++)
 		json_array_append_new(srt, json_integer(srt_list[i]));
-	json_t *dyn = json_pack("{s:s,s:i,s:o,s:[s],s:[s,s,s],s:[s,s]}", "csi", c->csi, "cst", c->cfg.cse_type,
+	json_t *dyn = json_pack("{s:s,s:i,s:o,s:[s],s:[s,s,s],s:[s,s,s,s]}", "csi", c->csi, "cst", c->cfg.cse_type,
 	                        "srt", srt, "poa", c->cfg.poa, "srv", "2a", "3", "4", "csz",
-	                        "application/json", "application/vnd.onem2m-res+json");
+	                        "application/json", "application/vnd.onem2m-res+json",
+	                        "application/xml", "application/vnd.onem2m-res+xml");
 	if (rc == STORE_OK) {
 		json_object_update(cb->a, dyn); /* configuration may have changed poa etc. */
 		json_decref(dyn);

@@ -4,7 +4,7 @@
 # command and stop with status 1.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-libcurl4-openssl-dev libinih-dev libcmocka-dev sqlite3 curl clang libclang-rt-14-dev
+libcurl4-openssl-dev libinih-dev libxml2-dev libcmocka-dev sqlite3 curl clang libclang-rt-14-dev
 libpaho-mqtt-dev mosquitto mosquitto-clients"
 missing=""
 for p in $PKGS; do

@@ -11,6 +11,7 @@
 #include "fuzz_common.h"
 
 #include "bindings/codec_json.h"
+#include "bindings/codec_xml.h"
 
 #include "bindings/transport.h"
 #include "cse/config.h"
@@ -45,6 +46,11 @@ void fz_encode_response(const m2m_response *rsp)
 	char *body = codec_json_encode(rsp->pc);
 	if (rsp->pc && !body)
 		fz_fail("response content of rsc %d cannot be serialised", rsp->rsc);
+	free(body);
+	/* and in XML, for a client that asked for it */
+	body = codec_xml_encode(rsp->pc);
+	if (rsp->pc && !body)
+		fz_fail("response content of rsc %d cannot be serialised as XML", rsp->rsc);
 	free(body);
 	if (rsp->rsc == 0 || rsc_http_status(rsp->rsc) < 100)
 		fz_fail("response status %d has no HTTP mapping", rsp->rsc);

@@ -1,6 +1,7 @@
 /*
  * fuzz_common.h - shared set-up of the libFuzzer targets that drive the
- * whole pipeline (fuzz_http_request, fuzz_resource_json, fuzz_address).
+ * whole pipeline (fuzz_http_request, fuzz_resource_json, fuzz_xml,
+ * fuzz_address).
  *
  * One CSE on an in-memory SQLite store, opened at the first call of
  * fz_cse() with a fixed fixture tree (names below). Resources created by
@@ -53,7 +54,8 @@ cse *fz_cse(void);
 int fz_call(cse *c, int op, const char *to, const char *fr, int ty, json_t *pc, int rcn,
             const char *rvi);
 
-/* What the HTTP binding does with a response: encode pc, map the status. */
+/* What the HTTP binding does with a response: encode pc (in JSON and in
+ * XML), map the status. */
 void fz_encode_response(const m2m_response *rsp);
 
 /* True when any string value (not member name) anywhere in j contains

@@ -115,8 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                    &rsp) == 0) {
 		if (!fz_json_names_network(req.pc) && !fz_json_names_network(req.rtu)) {
 			req.peer_addr = m2m_strdup("127.0.0.1");
-			req.fmt = M2M_FMT_JSON;
-			cse_handle(c, &req, &rsp);
+			cse_handle(c, &req, &rsp); /* req.fmt / raw_ok as the binding set them */
 		} else {
 			m2m_ok(&rsp, 2000, NULL);
 		}

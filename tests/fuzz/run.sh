@@ -23,6 +23,7 @@ max_len() {
 	case $1 in
 	fuzz_http_request)  echo 4096 ;;
 	fuzz_resource_json) echo 4096 ;;
+	fuzz_xml)           echo 4096 ;;
 	fuzz_filter)        echo 1024 ;;
 	fuzz_address)       echo 1100 ;; # HL_MAX_ID (1024) and a bit over
 	fuzz_config)        echo 2048 ;;

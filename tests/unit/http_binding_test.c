@@ -133,6 +133,9 @@ typedef struct req_case {
 
 static const char CNT[] = "{\"m2m:cnt\":{\"rn\":\"c\"}}";
 static const char SGN[] = "{\"m2m:sgn\":{\"vrq\":true}}";
+#define M2M_XMLNS "xmlns:m2m=\"http://www.onem2m.org/xml/protocols\""
+static const char CNT_XML[] = "<m2m:cnt " M2M_XMLNS " rn=\"c\"/>";
+static const char SGN_XML[] = "<m2m:sgn " M2M_XMLNS "><vrq>true</vrq></m2m:sgn>";
 
 static const req_case req_cases[] = {
 	/* method -> op */
@@ -163,9 +166,13 @@ static const req_case req_cases[] = {
 	{ "POST", "/cse-in", "application/json;ty= +3", CNT, -1, RSC_BAD_REQUEST, 0, NULL, -1 },
 	{ "POST", "/cse-in", "application/json;ty=99999999999", CNT, -1, RSC_BAD_REQUEST, 0, NULL, -1 },
 	{ "POST", "/cse-in", "application/json;ty=3;ty=4", CNT, -1, RSC_BAD_REQUEST, 0, NULL, -1 },
-	/* media types we do not decode (yet) */
-	{ "POST", "/cse-in", "application/xml;ty=3", "<m2m:cnt/>", -1, RSC_UNSUPPORTED_MEDIA_TYPE, 0, NULL, -1 },
-	{ "POST", "/cse-in", "application/vnd.onem2m-res+xml; ty=3", "<m2m:cnt/>", -1, RSC_UNSUPPORTED_MEDIA_TYPE, 0, NULL, -1 },
+	/* XML bodies (codec_xml): a root outside the oneM2M namespace is 4000 */
+	{ "POST", "/cse-in", "application/xml;ty=3", "<m2m:cnt/>", -1, RSC_BAD_REQUEST, 0, NULL, -1 },
+	{ "POST", "/cse-in", "application/vnd.onem2m-res+xml; ty=3", CNT_XML, 0, 0, M2M_OP_CREATE, "cse-in", 3 },
+	{ "POST", "/cse-in", "application/vnd.onem2m-ntfy+xml", SGN_XML, 0, 0, M2M_OP_NOTIFY, "cse-in", -1 },
+	{ "PUT", "/cse-in/c", "application/xml", CNT_XML, 0, 0, M2M_OP_UPDATE, "cse-in/c", -1 },
+	{ "POST", "/cse-in", "application/xml;ty=3", "<!DOCTYPE a><a/>", -1, RSC_BAD_REQUEST, 0, NULL, -1 },
+	/* media types we do not decode */
 	{ "PUT", "/cse-in/c", "application/cbor", "xx", -1, RSC_UNSUPPORTED_MEDIA_TYPE, 0, NULL, -1 },
 	{ "POST", "/cse-in", "text/plain", "hello", -1, RSC_UNSUPPORTED_MEDIA_TYPE, 0, NULL, -1 },
 	/* no body: the media type does not matter */
@@ -348,24 +355,28 @@ static void test_other_headers(void **state)
 typedef struct accept_case {
 	const char *accept;
 	int ok;
+	int fmt;    /* response serialization when ok (GET, no body) */
 } accept_case;
 
 static void test_accept(void **state)
 {
 	static const accept_case cases[] = {
-		{ "application/json", 1 },
-		{ "*/*", 1 },
-		{ "application/*", 1 },
-		{ "", 1 },
-		{ "application/vnd.onem2m-res+json", 1 },
-		{ "application/xml, application/json;q=0.5", 1 },
-		{ "text/html,application/xhtml+xml,*/*;q=0.8", 1 },
-		{ "application/xml", 0 },
-		{ "application/vnd.onem2m-res+xml", 0 },
-		{ "application/json;q=0, application/xml", 0 },
-		{ "application/json; q=0.000", 0 },
-		{ "text/html", 0 },
-		{ "application/cbor", 0 },
+		{ "application/json", 1, M2M_FMT_JSON },
+		{ "*/*", 1, M2M_FMT_JSON },
+		{ "application/*", 1, M2M_FMT_JSON },
+		{ "", 1, M2M_FMT_JSON },
+		{ "application/vnd.onem2m-res+json", 1, M2M_FMT_JSON },
+		{ "application/xml, application/json;q=0.5", 1, M2M_FMT_XML },
+		{ "application/xml;q=0.4, application/json;q=0.5", 1, M2M_FMT_JSON },
+		{ "application/json, application/xml", 1, M2M_FMT_JSON },
+		{ "text/html,application/xhtml+xml,*/*;q=0.8", 1, M2M_FMT_JSON },
+		{ "application/xml", 1, M2M_FMT_XML },
+		{ "application/vnd.onem2m-res+xml", 1, M2M_FMT_XML },
+		{ "application/json;q=0, application/xml", 1, M2M_FMT_XML },
+		{ "application/json; q=0.000", 0, 0 },
+		{ "application/xml;q=0", 0, 0 },
+		{ "text/html", 0, 0 },
+		{ "application/cbor", 0, 0 },
 	};
 
 	(void)state;
@@ -376,12 +387,47 @@ static void test_accept(void **state)
 		std_hdrs(&h, NULL);
 		hdr_add(&h, "Accept", cases[i].accept);
 		run_req(&r, "GET", "/cse-in", NULL, &h, NULL);
-		if ((r.rc == 0) != cases[i].ok) {
-			print_error("Accept '%s': rc %d\n", cases[i].accept, r.rc);
+		if ((r.rc == 0) != cases[i].ok || (r.rc == 0 && (int)r.req.fmt != cases[i].fmt)) {
+			print_error("Accept '%s': rc %d fmt %d\n", cases[i].accept, r.rc, (int)r.req.fmt);
 			fail();
 		}
 		if (!cases[i].ok)
 			assert_int_equal(r.rsp.rsc, RSC_NOT_ACCEPTABLE);
+		else
+			assert_true(r.req.raw_ok == (cases[i].fmt == M2M_FMT_JSON));
+		run_free(&r);
+	}
+}
+
+/* The answer follows the body's format unless Accept names one. */
+static void test_response_format(void **state)
+{
+	static const struct {
+		const char *ct, *accept, *body;
+		int fmt;
+	} cases[] = {
+		{ "application/xml;ty=3", NULL, CNT_XML, M2M_FMT_XML },
+		{ "application/xml;ty=3", "*/*", CNT_XML, M2M_FMT_XML },
+		{ "application/xml;ty=3", "application/json", CNT_XML, M2M_FMT_JSON },
+		{ "application/json;ty=3", "application/xml", CNT, M2M_FMT_XML },
+		{ "application/json;ty=3", NULL, CNT, M2M_FMT_JSON },
+		{ "application/xml;ty=3", "text/html", CNT_XML, M2M_FMT_XML }, /* 5207 in XML */
+		{ "application/xml;ty=3", NULL, "<m2m:cnt", M2M_FMT_XML },      /* 4000 in XML */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		hdrset h;
+		run r;
+
+		std_hdrs(&h, cases[i].ct);
+		if (cases[i].accept)
+			hdr_add(&h, "Accept", cases[i].accept);
+		run_req(&r, "POST", "/cse-in", NULL, &h, cases[i].body);
+		if ((int)r.req.fmt != cases[i].fmt) {
+			print_error("case %zu: fmt %d, want %d\n", i, (int)r.req.fmt, cases[i].fmt);
+			fail();
+		}
 		run_free(&r);
 	}
 }
@@ -809,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_origin_absent_empty),
 		cmocka_unit_test(test_other_headers),
 		cmocka_unit_test(test_accept),
+		cmocka_unit_test(test_response_format),
 		cmocka_unit_test(test_query_table),
 		cmocka_unit_test(test_query_message_names_param),
 		cmocka_unit_test(test_query_primitive_params),
