@@ -26,8 +26,9 @@ CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) -I. $(EXTRA_CFLAGS)
 # paho.mqtt.c ships no .pc file in Debian 12: the asynchronous client
 # without TLS (mqtt3a); -lpaho-mqtt3as when mqtts:// lands.
 MQTT_LIBS := -lpaho-mqtt3a
-# the daemon loads libcurl itself on first use (bindings/transport_http.c)
-DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) $(MQTT_LIBS) -lpthread -lm
+# the daemon loads libcurl and libxml2 itself on first use
+# (bindings/transport_http.c, bindings/codec_xml.c)
+DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) $(MQTT_LIBS) -lpthread -lm
 LDLIBS  := $(PKG_LIBS) $(MQTT_LIBS) -lpthread -lm
 LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 

@@ -43,6 +43,107 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+/*
+ * libxml2 (and ICU and libstdc++ under it) is loaded with dlopen() on the
+ * first XML document, not at start: a gateway that only ever speaks JSON
+ * does not carry them in memory. The headers give types and constants; the
+ * calls below go through xs (the names are redirected after this block).
+ */
+#include <dlfcn.h>
+
+static struct {
+	void *lib;
+	xmlAttrPtr (*NewProp)(xmlNodePtr, const xmlChar *, const xmlChar *);
+	xmlNodePtr (*NewNode)(xmlNsPtr, const xmlChar *);
+	void (*FreeDoc)(xmlDocPtr);
+	xmlNodePtr (*AddChild)(xmlNodePtr, xmlNodePtr);
+	int (*ValidateNCName)(const xmlChar *, int);
+	void (*UnlinkNode)(xmlNodePtr);
+	xmlNodePtr (*NewTextChild)(xmlNodePtr, xmlNsPtr, const xmlChar *, const xmlChar *);
+	xmlNodePtr (*NewText)(const xmlChar *);
+	xmlParserCtxtPtr (*NewParserCtxt)(void);
+	xmlNsPtr (*NewNs)(xmlNodePtr, const xmlChar *, const xmlChar *);
+	xmlDocPtr (*NewDoc)(const xmlChar *);
+	void (*InitParser)(void);
+	xmlChar * (*GetNoNsProp)(const xmlNode *, const xmlChar *);
+	void (*FreeParserCtxt)(xmlParserCtxtPtr);
+	void (*FreeNode)(xmlNodePtr);
+	xmlNodePtr (*DocSetRootElement)(xmlDocPtr, xmlNodePtr);
+	xmlNodePtr (*DocGetRootElement)(const xmlDoc *);
+	void (*DocDumpMemoryEnc)(xmlDocPtr, xmlChar **, int *, const char *);
+	xmlDocPtr (*CtxtReadMemory)(xmlParserCtxtPtr, const char *, int, const char *, const char *, int);
+	xmlErrorPtr (*CtxtGetLastError)(void *);
+	xmlFreeFunc *FreeVar; /* the library's xmlFree variable */
+} xs;
+
+static bool xs_ok;
+
+static void xs_load(void)
+{
+	static const char *const names[] = { "libxml2.so.2", "libxml2.so" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !xs.lib; i++)
+		xs.lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!xs.lib)
+		return;
+#define XS_SYM(field, name)                                     \
+	do {                                                    \
+		*(void **)(&xs.field) = dlsym(xs.lib, name);    \
+		if (!xs.field)                                  \
+			goto fail;                              \
+	} while (0)
+	XS_SYM(NewProp, "xmlNewProp");
+	XS_SYM(NewNode, "xmlNewNode");
+	XS_SYM(FreeDoc, "xmlFreeDoc");
+	XS_SYM(AddChild, "xmlAddChild");
+	XS_SYM(ValidateNCName, "xmlValidateNCName");
+	XS_SYM(UnlinkNode, "xmlUnlinkNode");
+	XS_SYM(NewTextChild, "xmlNewTextChild");
+	XS_SYM(NewText, "xmlNewText");
+	XS_SYM(NewParserCtxt, "xmlNewParserCtxt");
+	XS_SYM(NewNs, "xmlNewNs");
+	XS_SYM(NewDoc, "xmlNewDoc");
+	XS_SYM(InitParser, "xmlInitParser");
+	XS_SYM(GetNoNsProp, "xmlGetNoNsProp");
+	XS_SYM(FreeParserCtxt, "xmlFreeParserCtxt");
+	XS_SYM(FreeNode, "xmlFreeNode");
+	XS_SYM(DocSetRootElement, "xmlDocSetRootElement");
+	XS_SYM(DocGetRootElement, "xmlDocGetRootElement");
+	XS_SYM(DocDumpMemoryEnc, "xmlDocDumpMemoryEnc");
+	XS_SYM(CtxtReadMemory, "xmlCtxtReadMemory");
+	XS_SYM(CtxtGetLastError, "xmlCtxtGetLastError");
+	XS_SYM(FreeVar, "xmlFree");
+#undef XS_SYM
+	xs.InitParser();
+	xs_ok = true;
+	return;
+fail:
+	dlclose(xs.lib);
+	memset(&xs, 0, sizeof(xs));
+}
+
+#define xmlNewProp (xs.NewProp)
+#define xmlNewNode (xs.NewNode)
+#define xmlFreeDoc (xs.FreeDoc)
+#define xmlAddChild (xs.AddChild)
+#define xmlValidateNCName (xs.ValidateNCName)
+#define xmlUnlinkNode (xs.UnlinkNode)
+#define xmlNewTextChild (xs.NewTextChild)
+#define xmlNewText (xs.NewText)
+#define xmlNewParserCtxt (xs.NewParserCtxt)
+#define xmlNewNs (xs.NewNs)
+#define xmlNewDoc (xs.NewDoc)
+#define xmlInitParser (xs.InitParser)
+#define xmlGetNoNsProp (xs.GetNoNsProp)
+#define xmlFreeParserCtxt (xs.FreeParserCtxt)
+#define xmlFreeNode (xs.FreeNode)
+#define xmlDocSetRootElement (xs.DocSetRootElement)
+#define xmlDocGetRootElement (xs.DocGetRootElement)
+#define xmlDocDumpMemoryEnc (xs.DocDumpMemoryEnc)
+#define xmlCtxtReadMemory (xs.CtxtReadMemory)
+#define xmlCtxtGetLastError (xs.CtxtGetLastError)
+#undef xmlFree
+#define xmlFree (*xs.FreeVar)
+
 #include "codec_xml.h"
 #include "codec_json.h"
 #include "../cse/limits.h"
@@ -757,7 +858,7 @@ static int prescan(dctx *x, const char *buf, size_t len)
 
 static void xml_init_once(void)
 {
-	xmlInitParser();
+	xs_load();
 }
 
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
@@ -776,6 +877,10 @@ int codec_xml_decode(const char *buf, size_t len, json_t **out, char *err, size_
 	if (err && errlen > 0)
 		err[0] = '\0';
 	pthread_once(&xml_once, xml_init_once);
+	if (!xs_ok) {
+		dfail(&x, "XML is not available on this system (libxml2 could not be loaded)");
+		goto out;
+	}
 	if (!buf || len == 0) {
 		dfail(&x, "empty XML content");
 		goto out;
@@ -1258,6 +1363,8 @@ char *codec_xml_encode(const json_t *pc)
 	if (!json_is_object(pc) || json_object_size(pc) != 1)
 		return NULL;
 	pthread_once(&xml_once, xml_init_once);
+	if (!xs_ok)
+		return NULL;
 	json_object_foreach((json_t *)pc, name, v)
 		break;
 	if (!name || !v || !is_prefixed(name) || !name_ok(name))
