@@ -906,12 +906,8 @@ int http_to_request(const char *method, const char *path,
 		goto out;
 	rc = 0;
 out:
-	if (rc != 0) {
-		if (!rsp->rqi && req->rqi)
-			rsp->rqi = m2m_strdup(req->rqi);
-		if (!rsp->rvi && req->rvi)
-			rsp->rvi = m2m_strdup(req->rvi);
-	}
+	if (rc != 0)
+		m2m_response_echo(rsp, req);
 	return rc;
 }
 

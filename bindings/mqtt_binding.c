@@ -334,12 +334,8 @@ int mqtt_to_request(const char *payload, size_t len, m2m_request *req, m2m_respo
 	}
 	rc = 0;
 out:
-	if (rc != 0) {
-		if (!rsp->rqi && req->rqi)
-			rsp->rqi = m2m_strdup(req->rqi);
-		if (!rsp->rvi && req->rvi)
-			rsp->rvi = m2m_strdup(req->rvi);
-	}
+	if (rc != 0)
+		m2m_response_echo(rsp, req);
 	json_decref(root);
 	return rc;
 }

@@ -133,6 +133,14 @@ int m2m_ok(m2m_response *rsp, int rsc, json_t *pc)
 	return rsc;
 }
 
+void m2m_response_echo(m2m_response *rsp, const m2m_request *req)
+{
+	if (!rsp->rqi && req->rqi)
+		rsp->rqi = m2m_strdup(req->rqi);
+	if (!rsp->rvi && req->rvi)
+		rsp->rvi = m2m_strdup(req->rvi);
+}
+
 int m2m_request_copy(m2m_request *dst, const m2m_request *src)
 {
 	m2m_request_init(dst);

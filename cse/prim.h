@@ -85,6 +85,10 @@ int m2m_error(m2m_response *rsp, int rsc, const char *fmt, ...)
 /* Set rsc and take ownership of pc (may be NULL). Returns rsc. */
 int m2m_ok(m2m_response *rsp, int rsc, json_t *pc);
 
+/* Give an error answered before the core the request's rqi and rvi, when
+   the binding could read them and the answer has none yet. */
+void m2m_response_echo(m2m_response *rsp, const m2m_request *req);
+
 /* Deep copy of a request (used by group fan-out and forwarding). */
 int m2m_request_copy(m2m_request *dst, const m2m_request *src);
 
