@@ -452,7 +452,7 @@ void config_init(cse_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->default_et_s = CFG_DEFAULT_ET_S;
 	cfg->max_mni = 0;
-	cfg->http_threads = 4;
+	cfg->http_threads = 16; /* writers wait for the group sync: more threads, bigger batches */
 	cfg->http_conn_limit = HL_HTTP_CONN_LIMIT;
 	cfg->http_conn_timeout = HL_HTTP_CONN_TIMEOUT_S;
 	cfg->allowed_ae = strdup("C*,S*");

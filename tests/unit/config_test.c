@@ -180,7 +180,7 @@ static const ok_case ok_cases[] = {
 		{ "cse-id", "id-in" }, { "cse-rn", "cse-in" }, { "sp-id", "hearth.example.com" },
 		{ "cse-type", "in" }, { "admin", "CAdmin" }, { "log-level", "2" },
 		{ "poa", "http://127.0.0.1:8080" }, { "default-et", "157680000" },
-		{ "max-mni", "0" }, { "threads", "4" }, { "conn-limit", "1000" },
+		{ "max-mni", "0" }, { "threads", "16" }, { "conn-limit", "1000" },
 		{ "allowed-ae", "C*,S*" } } },
 	{ "--http-addr", NULL, { "--http-addr", "0.0.0.0" },
 		{ { "addr", "0.0.0.0" }, { "poa", "http://0.0.0.0:8080" } } },
@@ -352,7 +352,7 @@ static void test_bad_cases(void **state)
 		/* all or nothing: a failed load leaves the defaults */
 		assert_int_equal(cfg.http_port, 8080);
 		assert_string_equal(cfg.cse_id, "id-in");
-		assert_int_equal(cfg.http_threads, 4);
+		assert_int_equal(cfg.http_threads, 16);
 		config_clear(&cfg);
 	}
 }
