@@ -27,6 +27,8 @@ struct m2m_client {
 	unsigned long tag;      /* distinguishes clients of one process in rqi */
 	pthread_mutex_t lock;
 	CURL *idle;             /* one cached handle, or NULL */
+	/* TLS (m2m_client_set_tls): NULL = libcurl's defaults */
+	char *tls_ca, *tls_cert, *tls_key;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -87,6 +89,34 @@ m2m_client *m2m_client_new(const char *base_url)
 	return c;
 }
 
+/* NULL stays NULL; otherwise a heap copy into *dst. */
+static int opt_dup(char **dst, const char *src)
+{
+	char *v = NULL;
+	if (src && !(v = strdup(src)))
+		return -1;
+	free(*dst);
+	*dst = v;
+	return 0;
+}
+
+int m2m_client_set_tls(m2m_client *c, const char *ca_file, const char *cert_file,
+                       const char *key_file)
+{
+	if (!c)
+		return -1;
+	pthread_mutex_lock(&c->lock);
+	int rc = opt_dup(&c->tls_ca, ca_file) | opt_dup(&c->tls_cert, cert_file) |
+	         opt_dup(&c->tls_key, key_file);
+	/* a cached handle may hold a connection made with the old identity */
+	if (c->idle) {
+		curl_easy_cleanup(c->idle);
+		c->idle = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc ? -1 : 0;
+}
+
 void m2m_client_free(m2m_client **cp)
 {
 	if (!cp || !*cp)
@@ -95,6 +125,9 @@ void m2m_client_free(m2m_client **cp)
 	if (c->idle)
 		curl_easy_cleanup(c->idle);
 	pthread_mutex_destroy(&c->lock);
+	free(c->tls_ca);
+	free(c->tls_cert);
+	free(c->tls_key);
 	free(c->base);
 	free(c);
 	*cp = NULL;
@@ -280,6 +313,12 @@ static int perform(m2m_client *c, const char *method, const char *url,
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, hdrs);
 	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	if (c->tls_ca)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->tls_ca);
+	if (c->tls_cert)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->tls_cert);
+	if (c->tls_key)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->tls_key);
 	if (has_body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");

@@ -95,6 +95,14 @@ m2m_client *m2m_client_new(const char *base_url);
 void m2m_client_free(m2m_client **c);
 const char *m2m_client_base_url(const m2m_client *c);
 
+/* TLS for an https:// base URL: ca_file (PEM) verifies the server instead
+ * of the system store, cert_file/key_file (PEM) are the client's
+ * certificate and key. NULL leaves that one unset (libcurl's default).
+ * The strings are copied; call before the client is shared between
+ * threads. Returns 0, or -1 on allocation failure. */
+int m2m_client_set_tls(m2m_client *c, const char *ca_file, const char *cert_file,
+                       const char *key_file);
+
 /* Zero the request and set op, to, ty = -1. */
 void m2m_request_init(m2m_request *req, m2m_op op, const char *to);
 
