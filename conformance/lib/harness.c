@@ -376,6 +376,47 @@ bool harness_cse_alive(void)
 	return cse_answers();
 }
 
+/* The harness client's TLS identity (harness_set_tls); survives the
+ * memset of H in the group setup. */
+static struct {
+	bool on;
+	char *ca, *cert, *key;
+} T;
+
+static int str_set(char **dst, const char *src)
+{
+	char *v = NULL;
+	if (src && !(v = strdup(src)))
+		return -1;
+	free(*dst);
+	*dst = v;
+	return 0;
+}
+
+/* Point H.url and H.client at http:// or https:// per T. */
+static int tls_apply(void)
+{
+	if (!H.local || H.port <= 0)
+		return 0;
+	snprintf(H.url, sizeof(H.url), "%s://127.0.0.1:%d", T.on ? "https" : "http", H.port);
+	m2m_client_free(&H.client);
+	H.client = m2m_client_new(H.url);
+	if (!H.client)
+		return -1;
+	if (T.on && m2m_client_set_tls(H.client, T.ca, T.cert, T.key) != 0)
+		return -1;
+	return 0;
+}
+
+int harness_set_tls(const char *ca_file, const char *cert_file, const char *key_file)
+{
+	T.on = ca_file != NULL;
+	if (str_set(&T.ca, ca_file) != 0 || str_set(&T.cert, cert_file) != 0 ||
+	    str_set(&T.key, key_file) != 0)
+		return -1;
+	return tls_apply();
+}
+
 int harness_cse_set_args(const char *const *args)
 {
 	for (size_t i = 0; i < X.n; i++)
@@ -661,9 +702,7 @@ int harness_group_setup(void **state)
 		print_error("harness: no free port\n");
 		return -1;
 	}
-	snprintf(H.url, sizeof(H.url), "http://127.0.0.1:%d", H.port);
-	H.client = m2m_client_new(H.url);
-	if (!H.client)
+	if (tls_apply() != 0)
 		return -1;
 	if (access(H.bin, X_OK) != 0) {
 		print_error("harness: daemon binary %s not executable (set HEARTH_BIN or HEARTH_URL)\n", H.bin);

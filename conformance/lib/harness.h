@@ -80,6 +80,13 @@ bool harness_cse_running(void);   /* local: process running (no request sent); e
  * group setup, which then starts the daemon with them. Returns 0, or -1
  * (more than 32 flags, or out of memory). */
 int harness_cse_set_args(const char *const *args);
+/* Local mode only: talk https:// to the daemon, verifying it with ca_file
+ * and presenting cert_file/key_file (either may be NULL); ca_file NULL goes
+ * back to http://. The daemon must be started with matching --http-tls-*
+ * flags (harness_cse_set_args). Replaces harness_client() (pointers to the
+ * old one become invalid). May be called before the group setup. Returns 0
+ * or -1 (out of memory). */
+int harness_set_tls(const char *ca_file, const char *cert_file, const char *key_file);
 bool harness_cse_has_flag(const char *flag);  /* does `HEARTH_BIN --help` list it? */
 const char *harness_db_path(void);  /* local: the daemon's database file; else NULL */
 int harness_port(void);             /* local: the daemon's HTTP port; else 0 */
