@@ -6,7 +6,7 @@
 
 CC      ?= cc
 B       := build
-PKGS    := libmicrohttpd jansson sqlite3 libcurl inih libxml-2.0
+PKGS    := libmicrohttpd jansson sqlite3 libcurl inih libxml-2.0 gnutls
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -pthread \
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
   -Wvla -Wwrite-strings -Wno-sign-conversion -Wno-format-truncation -fno-strict-aliasing

@@ -38,6 +38,7 @@
 #include "http_server.h"
 #include "codec_json.h"
 #include "codec_xml.h"
+#include "http_tls.h"
 #include "../cse/limits.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
@@ -52,7 +53,19 @@ struct http_server {
 	cse *c;
 	atomic_uint active;   /* open connections */
 	unsigned soft_limit;  /* above it, new requests get 503 */
+	/* TLS: PEM bytes handed to MHD (kept until the daemon stops) */
+	char *tls_cert, *tls_key, *tls_ca;
+	bool client_auth;
+	char *originators;    /* rules for http_tls_origin_allowed(), or NULL */
 };
+
+/* Per-connection result of client authentication (socket context),
+ * computed on the connection's first request. */
+typedef struct http_conn_tls {
+	bool checked, ok;
+	char cn[HTTP_TLS_MAX_CN];
+	char why[160];
+} http_conn_tls;
 
 /* ------------------------------------------------------------------ */
 /* Small parsers                                                        */
@@ -1115,12 +1128,21 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
                           enum MHD_ConnectionNotificationCode code)
 {
 	http_server *s = cls;
-	(void)conn;
-	(void)socket_ctx;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add(&s->active, 1);
-	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		if (s->client_auth) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+			/* NULL on OOM: the request is then answered 4107 */
+			*socket_ctx = calloc(1, sizeof(http_conn_tls));
+			if (ci)
+				http_tls_require_client_cert(ci->tls_session);
+		}
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		atomic_fetch_sub(&s->active, 1);
+		free(*socket_ctx);
+		*socket_ctx = NULL;
+	}
 }
 
 static char *peer_address(struct MHD_Connection *conn)
@@ -1148,6 +1170,52 @@ static char *peer_address(struct MHD_Connection *conn)
 		}
 	}
 	return NULL;
+}
+
+/* Client authentication of one request (tls_client_auth only): the
+ * connection's certificate must have verified, and X-M2M-Origin must be
+ * one it may use. Returns 0 (req->fr_authenticated set when fr was
+ * checked), or -1 with 4107 / 4106 recorded in rsp. */
+static int tls_bind(const http_server *s, struct MHD_Connection *conn, m2m_request *req,
+                    m2m_response *rsp)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	http_conn_tls *t = ci ? ci->socket_context : NULL;
+	const char *fr = req->fr;
+
+	if (!t) {
+		m2m_error(rsp, RSC_SECURITY_ASSOCIATION_REQUIRED,
+		          "TLS client authentication state unavailable");
+		goto refused;
+	}
+	if (!t->checked) {
+		const union MHD_ConnectionInfo *si =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		t->ok = http_tls_peer_cn(si ? si->tls_session : NULL, t->cn, sizeof t->cn, t->why,
+		                         sizeof t->why) == 0;
+		t->checked = true;
+	}
+	if (!t->ok) {
+		m2m_error(rsp, RSC_SECURITY_ASSOCIATION_REQUIRED,
+		          "TLS client authentication failed: %s", t->why);
+		goto refused;
+	}
+	if (!fr || !*fr)
+		return 0; /* the core answers a missing originator */
+	if (req->op == M2M_OP_CREATE && req->ty == 2 && (strcmp(fr, "C") == 0 || strcmp(fr, "S") == 0))
+		return 0; /* AE registration with an AE-ID the CSE assigns */
+	if (!http_tls_origin_allowed(s->originators, t->cn, fr)) {
+		m2m_error(rsp, RSC_ORIGINATOR_NOT_AUTHENTICATED,
+		          "originator '%s' may not be used with the client certificate of CN '%s'",
+		          fr, t->cn);
+		goto refused;
+	}
+	req->fr_authenticated = true;
+	return 0;
+refused:
+	m2m_response_echo(rsp, req);
+	return -1;
 }
 
 static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *conn,
@@ -1188,7 +1256,8 @@ static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *co
 	if (http_to_request(method, url, args, nargs, mhd_header, conn, x->body, x->len, &req,
 	                    &rsp) == 0) {
 		req.peer_addr = peer_address(conn);
-		cse_handle(s->c, &req, &rsp);
+		if (!s->client_auth || tls_bind(s, conn, &req, &rsp) == 0)
+			cse_handle(s->c, &req, &rsp);
 	}
 	log_debug("http: %s %s rqi=%s -> %d", method, url, req.rqi ? req.rqi : "-", rsp.rsc);
 	ret = send_response(conn, &req, &rsp, req.fmt);
@@ -1262,8 +1331,56 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return handle_complete(s, conn, url, method, x);
 }
 
+static void server_free(http_server *s)
+{
+	if (!s)
+		return;
+	free(s->tls_cert);
+	http_tls_free_secret(s->tls_key);
+	free(s->tls_ca);
+	free(s->originators);
+	free(s);
+}
+
+/* Read the PEM files of o into s. Returns 0, or -1 with a logged reason. */
+static int server_load_tls(http_server *s, const http_opts *o)
+{
+	char err[256];
+
+	if (!o->tls_key || !*o->tls_key) {
+		log_error("http: tls-cert needs tls-key");
+		return -1;
+	}
+	if (!(s->tls_cert = http_tls_read_file(o->tls_cert, err, sizeof err)) ||
+	    !(s->tls_key = http_tls_read_file(o->tls_key, err, sizeof err))) {
+		log_error("http: TLS: %s", err);
+		return -1;
+	}
+	if (!o->tls_client_auth)
+		return 0;
+	if (!o->tls_ca || !*o->tls_ca) {
+		log_error("http: tls-client-auth = required needs tls-ca");
+		return -1;
+	}
+	if (!(s->tls_ca = http_tls_read_file(o->tls_ca, err, sizeof err))) {
+		log_error("http: TLS: %s", err);
+		return -1;
+	}
+	if (o->tls_originators && *o->tls_originators) {
+		if (!http_tls_rules_valid(o->tls_originators)) {
+			log_error("http: tls-originators: expected CNpattern=ORIGpattern,...");
+			return -1;
+		}
+		s->originators = m2m_strdup(o->tls_originators);
+	}
+	s->client_auth = true;
+	return 0;
+}
+
 int http_server_start(http_server **out, cse *c, const http_opts *o)
 {
+	struct MHD_OptionItem tls_ops[4];
+	size_t ntls = 0;
 	struct addrinfo hints, *ai = NULL;
 	struct sockaddr_storage ss;
 	http_server *s = NULL;
@@ -1315,6 +1432,18 @@ int http_server_start(http_server **out, cse *c, const http_opts *o)
 	}
 	s->c = c;
 	s->soft_limit = conn_limit;
+	if (o->tls_cert && *o->tls_cert) {
+		if (server_load_tls(s, o) != 0) {
+			server_free(s);
+			return -1;
+		}
+		flags |= MHD_USE_TLS;
+		tls_ops[ntls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert };
+		tls_ops[ntls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key };
+		if (s->tls_ca)
+			tls_ops[ntls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca };
+	}
+	tls_ops[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	/* room above the limit to answer 503 instead of leaving clients waiting
 	   in the accept queue */
 	unsigned hard = conn_limit + (conn_limit / 8 > 8 ? conn_limit / 8 : 8) * threads;
@@ -1328,14 +1457,18 @@ int http_server_start(http_server **out, cse *c, const http_opts *o)
 	                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	                        MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)s,
 	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)s,
+	                        MHD_OPTION_ARRAY, tls_ops,
 	                        MHD_OPTION_END);
 	if (!s->d) {
-		log_error("http: cannot listen on %s:%d", addr ? addr : "*", port);
-		free(s);
+		log_error("http: cannot listen on %s:%d%s", addr ? addr : "*", port,
+		          s->tls_cert ? " (or the TLS certificate, key or CA was refused)" : "");
+		server_free(s);
 		return -1;
 	}
-	log_info("http: listening on %s:%d (%u threads, %u connections, %u s idle timeout)",
-	         addr ? addr : "*", port, threads, conn_limit, timeout);
+	log_info("http: listening on %s:%d (%u threads, %u connections, %u s idle timeout%s)",
+	         addr ? addr : "*", port, threads, conn_limit, timeout,
+	         !s->tls_cert ? "" : s->client_auth ? ", HTTPS, client certificates required"
+	                                           : ", HTTPS");
 	*out = s;
 	return 0;
 }
@@ -1346,6 +1479,6 @@ void http_server_stop(http_server **s)
 		return;
 	if ((*s)->d)
 		MHD_stop_daemon((*s)->d);
-	free(*s);
+	server_free(*s);
 	*s = NULL;
 }

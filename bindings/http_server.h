@@ -6,9 +6,18 @@
  * rcn/drt/rt/fc/atrl), calls cse_handle() and writes the response with the
  * TS-0009 status mapping, X-M2M-RSC, X-M2M-RI and X-M2M-RVI on every
  * response. Limits come from cse/limits.h.
+ *
+ * TLS (http_opts.tls_*): HTTPS through libmicrohttpd + GnuTLS. With
+ * tls_client_auth, a client must present a certificate issued by tls_ca or
+ * its handshake fails; each request's X-M2M-Origin must then be one the
+ * certificate may use (http_tls_origin_allowed(): 4106 otherwise) and the
+ * request is marked fr_authenticated. An empty X-M2M-Origin, or "C"/"S" on
+ * an AE Create (the CSE assigns the AE-ID), passes unauthenticated.
  */
 #ifndef HEARTH_HTTP_SERVER_H
 #define HEARTH_HTTP_SERVER_H
+
+#include <stdbool.h>
 
 #include "../cse/cse.h"
 
@@ -20,6 +29,11 @@ typedef struct http_opts {
 	unsigned threads;      /* worker threads (>= 1) */
 	unsigned conn_limit;   /* open connections; above it requests get HTTP 503 */
 	unsigned conn_timeout; /* idle seconds before a connection is closed (0: default) */
+	/* HTTPS (NULL or "" cert: plain HTTP). Paths of PEM files. */
+	const char *tls_cert, *tls_key;
+	const char *tls_ca;      /* trusted issuers of client certificates */
+	bool tls_client_auth;    /* require a client certificate from tls_ca */
+	const char *tls_originators; /* "CNpat=ORIGpat,..."; NULL/"": CN itself */
 } http_opts;
 
 /* Start listening. Returns 0, or -1 with a logged reason (address in use...). */

@@ -44,6 +44,7 @@
 enum opt_kind {
 	K_ADDR,  /* char *: IPv4 or IPv6 address literal */
 	K_PATH,  /* char *: non-empty, no control characters */
+	K_FILE,  /* char *: like K_PATH, or empty (= unset) */
 	K_CSEID, /* char *: like K_RN, one leading '/' dropped */
 	K_RN,    /* char *: letters, digits, '-', '.', '_'; first a letter or digit */
 	K_SPID,  /* char *: FQDN, leading "//" dropped, lower-cased */
@@ -53,6 +54,7 @@ enum opt_kind {
 	K_TEXT,  /* char *: any text without control characters, may be empty */
 	K_LIST,  /* char *: comma-separated patterns, may be empty, no blanks */
 	K_TYPE,  /* int: in | mn | asn */
+	K_CAUTH, /* int: none | required */
 	K_LEVEL, /* int: error | warn | info | debug */
 	K_INT,   /* int in [min, max] */
 	K_UINT,  /* unsigned in [min, max] */
@@ -64,7 +66,8 @@ enum {
 	O_CSE_ID, O_CSE_RN, O_SP_ID, O_CSE_TYPE, O_ADMIN, O_LOG_LEVEL, O_DEFAULT_ET,
 	O_MAX_MNI, O_ALLOWED_AE, O_POA, O_HTTP_ADDR, O_HTTP_PORT, O_HTTP_THREADS,
 	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_MQTT_HOST, O_MQTT_PORT, O_MQTT_USER, O_MQTT_PASS,
-	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_COUNT
+	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_CLIENT_AUTH,
+	O_TLS_ORIGINATORS, O_COUNT
 };
 
 typedef struct opt {
@@ -125,7 +128,22 @@ static const opt opt_tab[O_COUNT] = {
 		3600, "SECONDS", "MQTT keep-alive interval (5..3600)", NULL },
 	[O_MQTT_CLIENT_ID] = { "mqtt", "client-id", "mqtt-client-id", K_TEXT, OFF(mqtt_client_id), 0,
 		0, "ID", "MQTT client identifier", "C::<cse-id>" },
+	[O_TLS_CERT] = { "http", "tls-cert", "http-tls-cert", K_FILE, OFF(http_tls_cert), 0, 0,
+		"PEM", "server certificate (chain) file; set with tls-key, it turns on HTTPS", NULL },
+	[O_TLS_KEY] = { "http", "tls-key", "http-tls-key", K_FILE, OFF(http_tls_key), 0, 0,
+		"PEM", "private key file of the server certificate", NULL },
+	[O_TLS_CA] = { "http", "tls-ca", "http-tls-ca", K_FILE, OFF(http_tls_ca), 0, 0,
+		"PEM", "CA certificate(s) that issue client certificates (tls-client-auth)", NULL },
+	[O_TLS_CLIENT_AUTH] = { "http", "tls-client-auth", "http-client-auth", K_CAUTH,
+		OFF(http_tls_client_auth), 0, 0, "none|required",
+		"required: only clients with a certificate from tls-ca; originator bound to it", NULL },
+	[O_TLS_ORIGINATORS] = { "http", "tls-originators", "http-tls-originators", K_LIST,
+		OFF(http_tls_originators), 0, 0, "CN=ORIG,...",
+		"originators a client certificate may use: subject-CN pattern = originator "
+		"pattern ('*' wildcard); empty = the CN itself", NULL },
 };
+
+static const char *const cauth_names[] = { [0] = "none", [1] = "required" };
 
 static const char *const type_names[] = {
 	[CSE_TYPE_IN] = "in", [CSE_TYPE_MN] = "mn", [CSE_TYPE_ASN] = "asn",
@@ -248,6 +266,10 @@ static const char *check_str(enum opt_kind k, const char *v)
 			return NULL;
 		return "an IPv4 or IPv6 address";
 	}
+	case K_FILE:
+		if (len == 0)
+			return NULL;
+		/* fall through */
 	case K_PATH:
 		if (len == 0 || len > CFG_MAX_TEXT)
 			return "a non-empty path";
@@ -314,6 +336,9 @@ static void opt_format(const cse_config *c, const opt *o, char *buf, size_t n)
 		snprintf(buf, n, "%s", t >= CSE_TYPE_IN && t <= CSE_TYPE_ASN ? type_names[t] : "?");
 		break;
 	}
+	case K_CAUTH:
+		snprintf(buf, n, "%s", cauth_names[*(const int *)f ? 1 : 0]);
+		break;
 	case K_LEVEL: {
 		int l = *(const int *)f;
 		snprintf(buf, n, "%s", l >= LOG_ERROR && l <= LOG_DEBUG ? level_names[l] : "?");
@@ -375,6 +400,16 @@ static int opt_apply(cse_config *c, int idx, const char *val, const char *name,
 			goto bad;
 		}
 		*fld_int(c, o) = t;
+	} else if (o->kind == K_CAUTH) {
+		int a = -1;
+		for (int i = 0; i < 2; i++)
+			if (strcasecmp(val, cauth_names[i]) == 0)
+				a = i;
+		if (a < 0) {
+			why = "none or required";
+			goto bad;
+		}
+		*fld_int(c, o) = a;
 	} else if (o->kind == K_LEVEL) {
 		int l = log_level_parse(val);
 		if (l < 0) {
@@ -462,6 +497,11 @@ void config_init(cse_config *cfg)
 	cfg->mqtt_password = strdup("");
 	cfg->mqtt_keepalive = 60;
 	cfg->mqtt_client_id = strdup("");
+	cfg->http_tls_cert = strdup("");
+	cfg->http_tls_key = strdup("");
+	cfg->http_tls_ca = strdup("");
+	cfg->http_tls_client_auth = 0;
+	cfg->http_tls_originators = strdup("");
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
 
@@ -793,6 +833,25 @@ static int cli_apply(cse_config *cfg, int argc, char **argv, const struct option
 	return 0;
 }
 
+/* The TLS settings only make sense together. */
+static int config_check_tls(const cse_config *c, char *err, size_t errlen)
+{
+	bool cert = c->http_tls_cert[0], key = c->http_tls_key[0];
+	if (cert != key) {
+		err_fmt(err, errlen, "[http] tls-cert and tls-key must be given together");
+		return -1;
+	}
+	if (c->http_tls_client_auth && !cert) {
+		err_fmt(err, errlen, "[http] tls-client-auth = required needs tls-cert and tls-key");
+		return -1;
+	}
+	if (c->http_tls_client_auth && !c->http_tls_ca[0]) {
+		err_fmt(err, errlen, "[http] tls-client-auth = required needs tls-ca");
+		return -1;
+	}
+	return 0;
+}
+
 int config_load(cse_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	struct option lo[O_COUNT + 4];
@@ -819,6 +878,8 @@ int config_load(cse_config *cfg, int argc, char **argv, char *err, size_t errlen
 		err_fmt(err, errlen, "out of memory");
 		goto out;
 	}
+	if (config_check_tls(&tmp, err, errlen) != 0)
+		goto out;
 	config_clear(cfg);
 	*cfg = tmp;
 	memset(&tmp, 0, sizeof tmp);

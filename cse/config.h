@@ -35,6 +35,11 @@ typedef struct cse_config {
 	char *mqtt_password; /* "" = none; wiped before it is freed */
 	int mqtt_keepalive;  /* seconds; default 60 */
 	char *mqtt_client_id; /* "" = "C::<cse-id>" (TS-0010) */
+	char *http_tls_cert; /* PEM file; "" = plain HTTP (default) */
+	char *http_tls_key;  /* PEM file; given with http_tls_cert */
+	char *http_tls_ca;   /* PEM file of the client-certificate CA(s); "" = none */
+	int http_tls_client_auth; /* 0 none, 1 required (needs http_tls_ca) */
+	char *http_tls_originators; /* "CNpat=ORIGpat,..."; "" = the CN itself */
 	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 

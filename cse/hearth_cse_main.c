@@ -119,10 +119,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	http_opts ho = { .addr = cfg.http_addr, .port = cfg.http_port, .threads = (unsigned)cfg.http_threads,
-	                 .conn_limit = cfg.http_conn_limit, .conn_timeout = cfg.http_conn_timeout };
+	                 .conn_limit = cfg.http_conn_limit, .conn_timeout = cfg.http_conn_timeout,
+	                 .tls_cert = cfg.http_tls_cert, .tls_key = cfg.http_tls_key,
+	                 .tls_ca = cfg.http_tls_ca, .tls_client_auth = cfg.http_tls_client_auth != 0,
+	                 .tls_originators = cfg.http_tls_originators };
 	if (http_server_start(&srv, c, &ho) != 0) {
-		log_error("cannot listen on http://%s:%d (address in use or not available?)",
-		          cfg.http_addr, cfg.http_port);
+		log_error("cannot listen on %s://%s:%d (address in use or not available?)",
+		          cfg.http_tls_cert[0] ? "https" : "http", cfg.http_addr, cfg.http_port);
 		goto out;
 	}
 	if (cfg.mqtt_host[0]) {
@@ -135,8 +138,9 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	log_info("hearth-cse %s %s /%s (%s) listening on http://%s%s%s:%d", HEARTH_VERSION,
+	log_info("hearth-cse %s %s /%s (%s) listening on %s://%s%s%s:%d", HEARTH_VERSION,
 	         cse_type_names[cfg.cse_type], cfg.cse_id, cfg.cse_rn,
+	         cfg.http_tls_cert[0] ? "https" : "http",
 	         strchr(cfg.http_addr, ':') ? "[" : "", cfg.http_addr,
 	         strchr(cfg.http_addr, ':') ? "]" : "", cfg.http_port);
 
