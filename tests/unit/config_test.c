@@ -58,6 +58,11 @@ static const char *field_text(const cse_config *c, const char *field, char *buf,
 	if (strcmp(field, "admin") == 0) return c->admin;
 	if (strcmp(field, "poa") == 0) return c->poa;
 	if (strcmp(field, "allowed-ae") == 0) return c->allowed_ae;
+	if (strcmp(field, "tls-cert") == 0) return c->http_tls_cert;
+	if (strcmp(field, "tls-key") == 0) return c->http_tls_key;
+	if (strcmp(field, "tls-ca") == 0) return c->http_tls_ca;
+	if (strcmp(field, "tls-originators") == 0) return c->http_tls_originators;
+	if (strcmp(field, "tls-client-auth") == 0) return c->http_tls_client_auth ? "required" : "none";
 	if (strcmp(field, "cse-type") == 0)
 		return c->cse_type >= 1 && c->cse_type <= 3 ? types[c->cse_type] : "?";
 	if (strcmp(field, "port") == 0) snprintf(buf, n, "%d", c->http_port);
@@ -182,6 +187,14 @@ static const ok_case ok_cases[] = {
 		{ "poa", "http://127.0.0.1:8080" }, { "default-et", "157680000" },
 		{ "max-mni", "0" }, { "threads", "16" }, { "conn-limit", "1000" },
 		{ "allowed-ae", "C*,S*" } } },
+	{ "TLS off by default", NULL, { NULL }, {
+		{ "tls-cert", "" }, { "tls-key", "" }, { "tls-ca", "" }, { "tls-client-auth", "none" },
+		{ "tls-originators", "" } } },
+	{ "TLS flags", NULL, { "--http-tls-cert", "/p/s.pem", "--http-tls-key", "/p/s.key",
+		"--http-tls-ca", "/p/ca.pem", "--http-client-auth", "required",
+		"--http-tls-originators", "device-*=Cdev*" }, {
+		{ "tls-cert", "/p/s.pem" }, { "tls-key", "/p/s.key" }, { "tls-ca", "/p/ca.pem" },
+		{ "tls-client-auth", "required" }, { "tls-originators", "device-*=Cdev*" } } },
 	{ "--http-addr", NULL, { "--http-addr", "0.0.0.0" },
 		{ { "addr", "0.0.0.0" }, { "poa", "http://0.0.0.0:8080" } } },
 	{ "--http-addr v6", NULL, { "--http-addr", "::1" },
@@ -267,6 +280,14 @@ static char long_line[400];
 
 static const bad_case bad_cases[] = {
 	{ "port 0", NULL, { "--http-port", "0" }, { "--http-port", "'0'" } },
+	{ "tls cert without key", NULL, { "--http-tls-cert", "/s.pem" }, { "tls-key" } },
+	{ "tls key without cert", NULL, { "--http-tls-key", "/s.key" }, { "tls-cert" } },
+	{ "client auth without ca", NULL, { "--http-tls-cert", "/s.pem", "--http-tls-key", "/s.key",
+		"--http-client-auth", "required" }, { "tls-ca" } },
+	{ "client auth without cert", NULL, { "--http-tls-ca", "/ca.pem", "--http-client-auth",
+		"required" }, { "tls-cert" } },
+	{ "client auth value", NULL, { "--http-client-auth", "maybe" },
+		{ "--http-client-auth", "'maybe'" } },
 	{ "port 70000", NULL, { "--http-port", "70000" }, { "--http-port", "'70000'" } },
 	{ "port 80x", NULL, { "--http-port", "80x" }, { "--http-port", "'80x'" } },
 	{ "port empty", NULL, { "--http-port", "" }, { "--http-port", "''" } },
