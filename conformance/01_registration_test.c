@@ -62,7 +62,11 @@ static void test_csebase_attributes(void **state)
 	EXPECT_STR(cb, "rn", CSE);
 	EXPECT_STR(cb, "csi", harness_csi());
 	EXPECT_INT(cb, "cst", 1);
-	EXPECT_STR(cb, "pi", "");
+	if (harness_is_xml()) /* XML: an empty <pi/> is NULL; "" has no other form */
+		EXPECT_TRUE(json_is_null(json_object_get(cb, "pi")) ||
+		                    (harness_jstr(cb, "pi") && !harness_jstr(cb, "pi")[0]), cb);
+	else
+		EXPECT_STR(cb, "pi", "");
 	const char *ri = harness_jstr(cb, "ri");
 	EXPECT_TRUE(ri && ri[0], cb);
 	double t;
@@ -360,9 +364,14 @@ static void test_ae_malformed_requests(void **state)
 	q.ty = 2;
 	q.raw_content = "{\"m2m:ae\":{\"rn\":\"x\",\"api\":\"Nconfapp\",";
 	harness_case("AE registration with broken JSON");
-	harness_send(&r, &q);
-	EXPECT_RSC(&r, 4000);
-	m2m_result_clear(&r);
+	if (harness_is_mqtt()) { /* a broken primitive is 10_mqtt's case */
+		print_message("[  SKIP    ] %s: case \"broken JSON body\": raw body bytes have no MQTT form\n",
+		              harness_mode());
+	} else {
+		harness_send(&r, &q);
+		EXPECT_RSC(&r, 4000);
+		m2m_result_clear(&r);
+	}
 
 	harness_case("ty=2 with an m2m:cnt body");
 	harness_req(&r, M2M_OP_CREATE, CSE, o, 2, json_pack("{s:{s:s}}", "m2m:cnt", "rn", o), NULL);

@@ -108,6 +108,7 @@ static char *nested(int depth)
 
 static void test_malformed_bodies(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	snapshot();
 	char path[512];
@@ -168,6 +169,7 @@ static void test_malformed_bodies(void **state)
 
 static void test_oversize_body(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	snapshot();
 	size_t big = 2u * 1024u * 1024u;
@@ -188,6 +190,7 @@ static void test_oversize_body(void **state)
 
 static void test_malformed_requests(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	snapshot();
 	char cpath[512], longpath[6000], longhdr[9100];
@@ -234,6 +237,7 @@ static void test_malformed_requests(void **state)
 
 static void test_everything_intact(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	snapshot();
 	harness_case("daemon still alive");

@@ -264,6 +264,7 @@ static size_t check_container(const char *cnt, const char *fr, int round, char *
 
 static void test_kill9_under_write_load(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	HARNESS_LOCAL_ONLY();
 	const char *db = harness_db_path();

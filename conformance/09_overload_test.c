@@ -337,6 +337,7 @@ static int wait_conns_at_most(int n, long deadline_ms)
 
 static void test_connection_storm(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	HARNESS_LOCAL_ONLY();
 	restart_with(limited_args);
@@ -497,6 +498,7 @@ static void *loris_main(void *arg)
 
 static void test_slow_loris_below_limit(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	HARNESS_LOCAL_ONLY();
 	restart_with(limited_args);
@@ -572,6 +574,7 @@ static void test_slow_loris_below_limit(void **state)
 
 static void test_keepalive_burst_saturated(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	HARNESS_LOCAL_ONLY();
 	restart_with(limited_args);
@@ -675,6 +678,7 @@ static void test_keepalive_burst_saturated(void **state)
 
 static void test_idle_timeout_reclaims_slots(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	HARNESS_LOCAL_ONLY();
 	if (!harness_cse_has_flag("--conn-timeout")) {

@@ -171,6 +171,7 @@ static json_t *ae_create(const char *fr, const char *rn, const char *poa)
 
 static void test_register_without_id(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	MQTT_ONLY();
 	/* fr "C": the CSE assigns the AE-ID; the answer comes on the topic
@@ -208,6 +209,7 @@ static void test_register_without_id(void **state)
 
 static void test_register_and_data(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	MQTT_ONLY();
 	const char *stem = harness_name("Cmq");
@@ -300,6 +302,7 @@ static void test_register_and_data(void **state)
 
 static void test_errors(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	MQTT_ONLY();
 	const char *orig = T.aei[0] ? T.aei : harness_admin();
@@ -361,6 +364,7 @@ static void test_errors(void **state)
 
 static void test_notify_over_mqtt(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	MQTT_ONLY();
 	if (!T.cnt[0])
@@ -447,6 +451,7 @@ static void test_notify_over_mqtt(void **state)
 
 static void test_broker_restart(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	MQTT_ONLY();
 	if (!T.cin[0])

@@ -380,6 +380,7 @@ static void retrieve_xml_check(const char *to, const char *fr, const char *query
 
 static void test_xml_create_json_retrieve(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	notif_receiver *rx = notif_receiver_start();
 	const char *ae;
 	char cntri[256], aepath[256], cntpath[256], acp[256];
@@ -493,6 +494,7 @@ static void test_xml_create_json_retrieve(void **state)
 /* The reverse: created in JSON, retrieved in XML. */
 static void test_json_create_xml_retrieve(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	notif_receiver *rx = notif_receiver_start();
 	const char *orig = harness_name("Cjx");
 	const char *ae = harness_create_ae(orig, orig,
@@ -543,6 +545,7 @@ static void test_json_create_xml_retrieve(void **state)
 
 static void test_accept_xml_on_json_create(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	const char *ae = harness_register("jxa");
 	char aep[256];
 	m2m_request q;
@@ -575,6 +578,7 @@ static void test_accept_xml_on_json_create(void **state)
 
 static void test_discovery_xml(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	const char *ae = harness_register("jxd");
 	char aep[256];
 	m2m_result r, rj;
@@ -626,6 +630,7 @@ static void expect_xml_dbg(const m2m_result *r)
 
 static void test_errors_in_xml(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	const char *ae = harness_register("jxe");
 	char aep[256];
 	m2m_result r;
@@ -667,6 +672,7 @@ static void test_errors_in_xml(void **state)
 
 static void test_hostile_xml(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	const char *ae = harness_register("jxh");
 	char aep[256];
 	m2m_result r;

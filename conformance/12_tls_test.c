@@ -214,6 +214,7 @@ static json_t *ae_body(const char *rn)
 
 static void test_https_retrieve(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	TLS_ONLY();
 	m2m_result r;
@@ -232,6 +233,7 @@ static void test_https_retrieve(void **state)
 
 static void test_plain_http_refused(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	TLS_ONLY();
 	harness_case("plain HTTP to the TLS port");
@@ -243,6 +245,7 @@ static void test_plain_http_refused(void **state)
 
 static void test_client_auth(void **state)
 {
+	HARNESS_HTTP_JSON_ONLY();
 	(void)state;
 	TLS_ONLY();
 	m2m_result r;

@@ -1,12 +1,21 @@
 #!/bin/sh
-# Run every conformance binary in <builddir>/conformance/ and summarise.
+# Run the conformance binaries in <builddir>/conformance/ once per
+# binding/serialization pass and summarise.
 #   sh conformance/run.sh build
-# Each binary (built from conformance/NN_name_test.c) runs under
-# `timeout 300`. With HEARTH_URL set the binaries talk to that CSE;
-# otherwise each starts its own daemon (HEARTH_BIN, default
-# <builddir>/hearth-cse) through the harness. HEARTH_CSE_ID, HEARTH_CSE_RN,
-# HEARTH_ADMIN, HEARTH_SP_ID and HEARTH_KEEP pass through unchanged.
-# Ends with "conformance: N passed, M failed"; exit 1 if any failed.
+# Passes (HEARTH_PASSES, default "http:json http:xml mqtt:json"), each
+# exported to the harness as HEARTH_BINDING / HEARTH_FORMAT:
+#   http:json  every binary (the historical run);
+#   http:xml   the groups 01-06 (registration ... ACP), content as XML;
+#   mqtt:json  the groups 01-06 over a private mosquitto; skipped (with a
+#              message) when mosquitto is not installed.
+# mqtt:xml is not run: the CSE serves json topics only.
+# Each binary runs under `timeout 300`. With HEARTH_URL set the binaries
+# talk to that CSE; otherwise each starts its own daemon (HEARTH_BIN,
+# default <builddir>/hearth-cse) through the harness. HEARTH_CSE_ID,
+# HEARTH_CSE_RN, HEARTH_ADMIN, HEARTH_SP_ID and HEARTH_KEEP pass through
+# unchanged. One summary line per pass; ends with
+# "conformance: N passed, M failed" (binaries, summed over the passes);
+# exit 1 if any failed.
 set -u
 B=${1:-build}
 dir="$B/conformance"
@@ -14,28 +23,76 @@ if [ -z "${HEARTH_URL:-}" ] && [ -z "${HEARTH_BIN:-}" ]; then
 	HEARTH_BIN="$B/hearth-cse"
 	export HEARTH_BIN
 fi
+passes=${HEARTH_PASSES:-"http:json http:xml mqtt:json"}
+
+have_mosquitto() {
+	if [ -n "${HEARTH_MOSQUITTO:-}" ]; then
+		[ -x "$HEARTH_MOSQUITTO" ]
+		return
+	fi
+	for m in /usr/sbin/mosquitto /usr/local/sbin/mosquitto /usr/bin/mosquitto /usr/local/bin/mosquitto; do
+		[ -x "$m" ] && return 0
+	done
+	return 1
+}
+
 passed=0
 failed=0
 failed_names=""
-for t in "$dir"/[0-9]*_test; do
-	[ -x "$t" ] || continue
-	name=$(basename "$t")
-	echo "==== $name"
-	timeout 300 "$t"
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		passed=$((passed + 1))
-		echo "==== $name: ok"
-	else
+summaries=""
+for pass in $passes; do
+	binding=${pass%%:*}
+	format=${pass#*:}
+	label="$binding+$format"
+	case "$pass" in
+	http:json) groups="[0-9]*" ;;
+	http:xml | mqtt:json) groups="0[1-6]_*" ;;
+	mqtt:xml)
+		echo "==== pass $label: skipped (the CSE serves json topics only)"
+		summaries="$summaries
+pass $label: skipped (no xml topic suffix in the CSE)"
+		continue ;;
+	*)
+		echo "==== pass $label: unknown pass (want http:json, http:xml or mqtt:json)"
 		failed=$((failed + 1))
-		failed_names="$failed_names $name"
-		if [ "$rc" -eq 124 ]; then
-			echo "==== $name: FAILED (timed out after 300 s)"
-		else
-			echo "==== $name: FAILED (exit status $rc)"
-		fi
+		failed_names="$failed_names $label"
+		continue ;;
+	esac
+	if [ "$binding" = mqtt ] && [ -z "${HEARTH_URL:-}" ] && ! have_mosquitto; then
+		echo "==== pass $label: skipped (mosquitto is not installed)"
+		summaries="$summaries
+pass $label: skipped (mosquitto is not installed)"
+		continue
 	fi
+	p_ok=0
+	p_bad=0
+	for t in "$dir"/$groups; do
+		case "$t" in *_test) ;; *) continue ;; esac
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		echo "==== [$label] $name"
+		HEARTH_BINDING=$binding HEARTH_FORMAT=$format timeout 300 "$t"
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			p_ok=$((p_ok + 1))
+			echo "==== [$label] $name: ok"
+		else
+			p_bad=$((p_bad + 1))
+			failed_names="$failed_names $label/$name"
+			if [ "$rc" -eq 124 ]; then
+				echo "==== [$label] $name: FAILED (timed out after 300 s)"
+			else
+				echo "==== [$label] $name: FAILED (exit status $rc)"
+			fi
+		fi
+	done
+	echo "==== pass $label: $p_ok passed, $p_bad failed"
+	summaries="$summaries
+pass $label: $p_ok passed, $p_bad failed"
+	passed=$((passed + p_ok))
+	failed=$((failed + p_bad))
 done
+echo "$summaries" | sed '/^$/d'
 [ -n "$failed_names" ] && echo "failed:$failed_names"
 echo "conformance: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || exit 1

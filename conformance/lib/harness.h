@@ -113,6 +113,52 @@ bool harness_cse_sanitized(void);
 		}                                                             \
 	} while (0)
 
+/* ---- binding / serialization of a pass ----
+ * HEARTH_BINDING=http|mqtt (default http) and HEARTH_FORMAT=json|xml
+ * (default json) choose how harness_req()/harness_send() carry requests:
+ *   http+json  m2m_client as it is (the default pass);
+ *   http+xml   the content is encoded with codec_xml and sent as
+ *              application/xml[;ty=N] with Accept: application/xml; an XML
+ *              answer is decoded back into the JSON tree (r->body), so the
+ *              assertions stay the same. Content that has no XML form (not
+ *              exactly one prefixed root) goes out as JSON;
+ *   mqtt+json  the harness starts its private mosquitto, the daemon with
+ *              --mqtt-host/--mqtt-port, and sends each request primitive on
+ *              /oneM2M/req/<fr>/<cse-id>/json (the query string mapped onto
+ *              primitive members as TS-0009 does); the response primitive
+ *              fills rsc, rqi, rvi, body (pc) and http_status (derived with
+ *              rsc_http_status); r->headers holds its other members.
+ *   mqtt+xml   not supported (the CSE serves json topics only): the group
+ *              setup fails.
+ * A request that cannot be expressed in the pass's binding (raw body bytes
+ * or HTTP headers over MQTT, a query parameter without primitive member)
+ * skips the current test with a message. Foreign mode with mqtt needs
+ * HEARTH_MQTT_HOST / HEARTH_MQTT_PORT (the CSE's broker). */
+bool harness_is_mqtt(void);
+bool harness_is_xml(void);
+bool harness_is_http_json(void);
+const char *harness_mode(void);  /* "http+json", "http+xml", "mqtt+json" */
+
+#define HARNESS_HTTP_JSON_ONLY()                                              \
+	do {                                                                  \
+		if (!harness_is_http_json()) {                                \
+			print_message("[  SKIP    ] HTTP+JSON only (this pass: %s)\n", harness_mode()); \
+			skip();                                               \
+		}                                                             \
+	} while (0)
+/* Can this pass carry the query string (mqtt: every parameter maps onto a
+ * primitive member; malformed values such as lim=abc are HTTP parsing
+ * cases)? Always true over HTTP. With false, *why (optional) says why. */
+bool harness_query_carried(const char *query, const char **why);
+/* Skip the current test in this pass when cond holds, naming the reason. */
+#define HARNESS_SKIP_IF(cond, why)                                            \
+	do {                                                                  \
+		if (cond) {                                                   \
+			print_message("[  SKIP    ] %s: %s\n", harness_mode(), (why)); \
+			skip();                                               \
+		}                                                             \
+	} while (0)
+
 /* ---- small utilities ---- */
 const char *hfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *harness_name(const char *prefix);  /* prefix + pid + counter, unique */
