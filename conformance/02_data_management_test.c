@@ -639,6 +639,8 @@ static void test_partial_retrieve(void **state)
 static void test_oversize_and_content_type(void **state)
 {
 	(void)state;
+	/* decided before anything is allocated: a skip leaves the test at once */
+	HARNESS_SKIP_IF(harness_is_mqtt(), "raw body bytes and Content-Type have no MQTT form (HTTP body parsing cases)");
 	const char *ae = fresh_ae();
 	harness_create_cnt(at(ae, NULL), ae, "box", NULL);
 	harness_create_cin(at(ae, "box"), ae, "keep", "precious");
