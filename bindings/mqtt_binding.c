@@ -1116,8 +1116,9 @@ static int url_split(const char *url, char *host, size_t hn, int *port, const ch
 	return 0;
 }
 
-int transport_mqtt_send(const char *url, const m2m_request *req, m2m_response *rsp,
-                        long timeout_ms)
+/* receiver: the entity whose request topic is used (NULL: req->to). */
+static int mqtt_send(const char *url, const char *receiver, const m2m_request *req,
+                     m2m_response *rsp, long timeout_ms)
 {
 	char host[256], topic[2 * MQTT_LEVEL_MAX + 64], resp_topic[2 * MQTT_LEVEL_MAX + 64];
 	char target[MQTT_LEVEL_MAX];
@@ -1175,9 +1176,11 @@ int transport_mqtt_send(const char *url, const m2m_request *req, m2m_response *r
 		rc = 0;
 		goto out;
 	}
-	if (!req->to || mqtt_id_to_level(req->to, b->csi, target, sizeof target) != 0) {
+	if (!receiver)
+		receiver = req->to;
+	if (!receiver || mqtt_id_to_level(receiver, b->csi, target, sizeof target) != 0) {
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "target '%.64s' has no MQTT topic level",
-		          req->to ? req->to : "(null)");
+		          receiver ? receiver : "(null)");
 		goto out;
 	}
 	snprintf(topic, sizeof topic, "/oneM2M/req/%s/%s/json", b->cse_id, target);
@@ -1229,4 +1232,22 @@ out:
 		pthread_cond_broadcast(&g_cv);
 	pthread_mutex_unlock(&g_mx);
 	return rc;
+}
+
+int transport_mqtt_send(const char *url, const m2m_request *req, m2m_response *rsp,
+                        long timeout_ms)
+{
+	return mqtt_send(url, NULL, req, rsp, timeout_ms);
+}
+
+int transport_mqtt_forward(const char *url, const char *hop_csi, const m2m_request *req,
+                           m2m_response *rsp, long timeout_ms)
+{
+	const char *path = strstr(url, "://");
+	path = path ? strchr(path + 3, '/') : NULL;
+	if (path && path[1]) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "a CSE's MQTT point of access has no topic: '%.64s'", url);
+		return -1;
+	}
+	return mqtt_send(url, hop_csi, req, rsp, timeout_ms);
 }

@@ -124,4 +124,10 @@ bool mqtt_binding_connected(mqtt_binding *b);
 int transport_mqtt_send(const char *url, const m2m_request *req, m2m_response *rsp,
                         long timeout_ms);
 
+/* A request for another CSE: published to /oneM2M/req/<own-id>/<hop>/json
+   (hop_csi "/id-in" -> level "id-in") and the response awaited on the
+   matching response topic; url is mqtt://host:port without a topic. */
+int transport_mqtt_forward(const char *url, const char *hop_csi, const m2m_request *req,
+                           m2m_response *rsp, long timeout_ms);
+
 #endif

@@ -31,4 +31,14 @@ void transport_global_cleanup(void);
 
 int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, long timeout_ms);
 
+/*
+ * Forward req to another CSE whose point of access is poa (hop_csi: that
+ * CSE's SP-relative CSE-ID). Over HTTP the target and the request
+ * parameters (rcn, drt, rt, filter criteria, atrl, rids) go into the URL as
+ * TS-0009 puts them; over MQTT the primitive goes to that CSE's request
+ * topic. Same contract as transport_send().
+ */
+int transport_forward(const char *poa, const char *hop_csi, const m2m_request *req,
+                      m2m_response *rsp, long timeout_ms);
+
 #endif

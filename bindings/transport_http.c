@@ -530,3 +530,125 @@ out:
 	free(io.body);
 	return rc;
 }
+
+/* ---- forwarding to another CSE ------------------------------------------ */
+
+/* s percent-encoded; '/' kept when path is set. */
+static void put_enc(FILE *f, const char *s, bool path)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~' || (path && *p == '/'))
+			fputc(*p, f);
+		else
+			fprintf(f, "%%%02X", *p);
+	}
+}
+
+static void put_param(FILE *f, bool *first, const char *k, const json_t *v)
+{
+	char num[32];
+	const char *s = NULL;
+	if (json_is_string(v))
+		s = json_string_value(v);
+	else if (json_is_integer(v))
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v)), s = num;
+	else if (json_is_boolean(v))
+		s = json_is_true(v) ? "true" : "false";
+	if (!s)
+		return;
+	fputc(*first ? '?' : '&', f);
+	*first = false;
+	put_enc(f, k, false);
+	fputc('=', f);
+	put_enc(f, s, false);
+}
+
+/* The TS-0009 URL of req at a CSE whose point of access is poa: the target
+   as path ("/~" + SP-relative, "/_" + absolute) and the request parameters
+   the HTTP binding carries in the query. */
+static char *forward_url(const char *poa, const m2m_request *req)
+{
+	char *out = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&out, &n);
+	if (!f)
+		return NULL;
+	size_t pl = strlen(poa);
+	while (pl > 0 && poa[pl - 1] == '/')
+		pl--;
+	fwrite(poa, 1, pl, f);
+	const char *to = req->to;
+	if (to[0] == '/' && to[1] == '/') {
+		fputs("/_", f);
+		put_enc(f, to + 1, true);
+	} else if (to[0] == '/') {
+		fputs("/~", f);
+		put_enc(f, to, true);
+	} else {
+		fputc('/', f);
+		put_enc(f, to, true);
+	}
+	bool first = true;
+	json_t *v;
+	if (req->rcn >= 0)
+		put_param(f, &first, "rcn", v = json_integer(req->rcn)), json_decref(v);
+	if (req->drt >= 0)
+		put_param(f, &first, "drt", v = json_integer(req->drt)), json_decref(v);
+	if (req->rtv >= 0)
+		put_param(f, &first, "rt", v = json_integer(req->rtv)), json_decref(v);
+	const char *k;
+	json_object_foreach(req->fc, k, v) {
+		size_t i;
+		json_t *e;
+		if (strcmp(k, "atr") == 0) {
+			json_array_foreach(v, i, e) {
+				const char *nm = json_string_value(json_object_get(e, "nm"));
+				if (nm)
+					put_param(f, &first, nm, json_object_get(e, "val"));
+			}
+		} else if (json_is_array(v)) {
+			json_array_foreach(v, i, e)
+				put_param(f, &first, k, e);
+		} else {
+			put_param(f, &first, k, v);
+		}
+	}
+	if (req->op == M2M_OP_RETRIEVE) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(req->pc, "m2m:atrl"), i, e)
+			put_param(f, &first, "atrl", e);
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(req->rids, i, e)
+		put_param(f, &first, "rids", e);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int transport_forward(const char *poa, const char *hop_csi, const m2m_request *req,
+                      m2m_response *rsp, long timeout_ms)
+{
+	if (!poa || !req->to || !*req->to) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "nothing to forward to");
+		return -1;
+	}
+	if (strncasecmp(poa, "mqtt://", 7) == 0)
+		return transport_mqtt_forward(poa, hop_csi, req, rsp, timeout_ms);
+	if (strchr(poa, '?')) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "point of access '%.64s' has a query", poa);
+		return -1;
+	}
+	char *url = forward_url(poa, req);
+	if (!url) {
+		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "out of memory");
+		return -1;
+	}
+	int rc = transport_send(url, req, rsp, timeout_ms);
+	free(url);
+	return rc;
+}

@@ -284,7 +284,15 @@ bool acp_permitted(cse *c, const m2m_request *req, const res *r, unsigned op, in
 	if (is_creator(c, req, r))
 		return true;
 	if (r->ty == TY_CB && op == ACOP_RETRIEVE && req->fr) {
-		res *reg = core_get_by_id(c, acp_norm_id(c, req->fr));
+		const char *fr = req->fr;
+		res *reg = NULL;
+		if (fr[0] == '/' && fr[1] && fr[1] != '/' && !strchr(fr + 1, '/')) {
+			/* a CSE-ID: registered when its <remoteCSE> (ri = CSE-ID) is here */
+			if (core_st(c)->ops->get(core_st(c), fr + 1, &reg) != STORE_OK)
+				reg = NULL;
+		} else {
+			reg = core_get_by_id(c, acp_norm_id(c, fr));
+		}
 		bool ok = reg && (reg->ty == TY_AE || reg->ty == TY_CSR);
 		res_free(&reg);
 		return ok;

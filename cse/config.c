@@ -50,6 +50,7 @@ enum opt_kind {
 	K_SPID,  /* char *: FQDN, leading "//" dropped, lower-cased */
 	K_ORIG,  /* char *: originator, non-empty, no blanks */
 	K_URL,   /* char *: scheme://..., no blanks */
+	K_OURL,  /* char *: like K_URL, or empty (= unset) */
 	K_HOST,  /* char *: host name or address, may be empty, no blanks */
 	K_TEXT,  /* char *: any text without control characters, may be empty */
 	K_LIST,  /* char *: comma-separated patterns, may be empty, no blanks */
@@ -67,7 +68,7 @@ enum {
 	O_MAX_MNI, O_ALLOWED_AE, O_POA, O_HTTP_ADDR, O_HTTP_PORT, O_HTTP_THREADS,
 	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_MQTT_HOST, O_MQTT_PORT, O_MQTT_USER, O_MQTT_PASS,
 	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_CLIENT_AUTH,
-	O_TLS_ORIGINATORS, O_COUNT
+	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_COUNT
 };
 
 typedef struct opt {
@@ -141,6 +142,16 @@ static const opt opt_tab[O_COUNT] = {
 		OFF(http_tls_originators), 0, 0, "CN=ORIG,...",
 		"originators a client certificate may use: subject-CN pattern = originator "
 		"pattern ('*' wildcard); empty = the CN itself", NULL },
+	[O_REG_URL] = { "registrar", "url", "registrar-url", K_OURL, OFF(registrar_url), 0, 0, "URL",
+		"point of access of the registrar CSE (http://host:port or mqtt://broker:port); "
+		"empty = no registrar (an IN-CSE)", NULL },
+	[O_REG_ID] = { "registrar", "cse-id", "registrar-id", K_CSEID, OFF(registrar_id), 0, 0, "ID",
+		"CSE-ID of the registrar", NULL },
+	[O_REG_RN] = { "registrar", "rn", "registrar-rn", K_RN, OFF(registrar_rn), 0, 0, "NAME",
+		"resource name of the registrar's CSEBase", NULL },
+	[O_REG_CHECK] = { "registrar", "check-interval", "registrar-check", K_INT, OFF(registrar_check_s),
+		1, 86400, "SECONDS", "how often the link to the registrar and to registered CSEs is checked",
+		NULL },
 };
 
 static const char *const cauth_names[] = { [0] = "none", [1] = "required" };
@@ -159,7 +170,7 @@ static const char *const type_rns[] = {
 	[CSE_TYPE_IN] = "cse-in", [CSE_TYPE_MN] = "cse-mn", [CSE_TYPE_ASN] = "cse-asn",
 };
 
-static const char *const ini_sections[] = { "cse", "http", "store", "mqtt" };
+static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar" };
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -301,6 +312,10 @@ static const char *check_str(enum opt_kind k, const char *v)
 		if (len == 0 || len > HL_MAX_ID || has_blank_or_cntrl(v))
 			return "a non-empty originator without blanks";
 		return NULL;
+	case K_OURL:
+		if (len == 0)
+			return NULL;
+		/* fall through */
 	case K_URL:
 		if (len == 0 || len > CFG_MAX_TEXT || has_blank_or_cntrl(v) ||
 		    !strstr(v, "://") || !isalpha((unsigned char)v[0]))
@@ -502,6 +517,10 @@ void config_init(cse_config *cfg)
 	cfg->http_tls_ca = strdup("");
 	cfg->http_tls_client_auth = 0;
 	cfg->http_tls_originators = strdup("");
+	cfg->registrar_url = strdup("");
+	cfg->registrar_id = strdup("id-in");
+	cfg->registrar_rn = strdup("cse-in");
+	cfg->registrar_check_s = 30;
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
 

@@ -40,6 +40,10 @@ typedef struct cse_config {
 	char *http_tls_ca;   /* PEM file of the client-certificate CA(s); "" = none */
 	int http_tls_client_auth; /* 0 none, 1 required (needs http_tls_ca) */
 	char *http_tls_originators; /* "CNpat=ORIGpat,..."; "" = the CN itself */
+	char *registrar_url; /* "" = no registrar (default) */
+	char *registrar_id;  /* registrar's CSE-ID without '/'; default "id-in" */
+	char *registrar_rn;  /* registrar's CSEBase name; default "cse-in" */
+	int registrar_check_s; /* link check period, seconds; default 30 */
 	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 

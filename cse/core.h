@@ -45,6 +45,7 @@ struct cse {
 	char csi[160];        /* "/id-in" */
 	char cb_ri[128];      /* CSEBase ri (= CSE-ID without '/') */
 	notifier *nt;
+	struct cse_link *link; /* registrar and peers (link.c) */
 	pthread_t reaper;
 	pthread_mutex_t reaper_mx;
 	pthread_cond_t reaper_cv;
@@ -78,6 +79,11 @@ struct op_ctx {
 int core_begin(cse *c, void **mark);
 int core_commit(cse *c, void *mark);
 void core_rollback(cse *c, void *mark);
+/* A read snapshot on this thread's own handle for work outside a request
+   (routing, the registrar link); core_st() returns it until the end. Not
+   from inside a request. */
+store *core_reader_begin(cse *c);
+void core_reader_end(cse *c, store *rd);
 /* The store handle of the calling thread's current request. */
 store *core_st(cse *c);
 int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent);

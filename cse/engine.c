@@ -18,6 +18,8 @@
 #include <time.h>
 
 #include "core.h"
+#include "link.h"
+#include "route.h"
 #include "limits.h"
 #include "log.h"
 #include "rsc.h"
@@ -298,6 +300,28 @@ static store *reader(cse *c)
 	pthread_mutex_unlock(&c->readers_mx);
 	pthread_setspecific(c->rkey, r);
 	return r;
+}
+
+store *core_reader_begin(cse *c)
+{
+	store *rd = reader(c);
+	if (rd && rd->ops->read_begin(rd) == STORE_OK) {
+		tls_st = rd;
+		return rd;
+	}
+	/* no handle of its own (an in-memory store): the writer's, under its lock */
+	pthread_mutex_lock(&c->lock);
+	tls_st = c->st;
+	return NULL;
+}
+
+void core_reader_end(cse *c, store *rd)
+{
+	tls_st = NULL;
+	if (rd)
+		rd->ops->read_end(rd);
+	else
+		pthread_mutex_unlock(&c->lock);
 }
 
 int core_store_update(cse *c, res *r)
@@ -1537,6 +1561,11 @@ void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
 	rsp->fr = m2m_strdup(c->csi);
 	free(rsp->to);
 	rsp->to = m2m_strdup(req->fr);
+	char csi[HL_MAX_ID];
+	if (route_target_cse(c, req->to, csi, sizeof(csi)) != ROUTE_LOCAL) {
+		route_forward(c, req, csi, rsp);
+		goto done;
+	}
 	store *rd = is_write(req) ? NULL : reader(c);
 	if (rd) {
 		tls_st = rd;
@@ -1551,6 +1580,7 @@ void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
 		if (!write_leave(c))
 			m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "the store could not commit this request");
 	}
+done:
 	if (rsp->rsc == 0)
 		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "request was not answered");
 	log_debug("%d %s %s from %s -> %d", req->op, req->to ? req->to : "", req->rqi ? req->rqi : "",
@@ -1718,6 +1748,8 @@ int cse_open(cse **out, const cse_config *cfg)
 	if (pthread_create(&c->reaper, NULL, reaper_main, c) != 0)
 		goto fail;
 	c->reaper_started = true;
+	if (cse_link_start(&c->link, c) != 0)
+		goto fail;
 	*out = c;
 	return 0;
 fail:
@@ -1730,6 +1762,7 @@ void cse_close(cse **cp)
 	if (!cp || !*cp)
 		return;
 	cse *c = *cp;
+	cse_link_stop(&c->link);
 	pthread_mutex_lock(&c->reaper_mx);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->reaper_cv);

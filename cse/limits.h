@@ -21,6 +21,8 @@
 #define HL_MAX_GROUP_MEMBERS 1000u         /* absolute cap on mnm */
 #define HL_NOTIFY_QUEUE    4096u           /* pending notifications; overflow drops oldest, logged */
 #define HL_NOTIFY_TIMEOUT_MS 3000L         /* one outgoing notification attempt */
+#define HL_FORWARD_TIMEOUT_MS 10000L       /* one forwarded request to another CSE */
+#define HL_FORWARD_DOWN_TIMEOUT_MS 1000L   /* ... to a CSE the last link check found silent */
 #define HL_VERIFY_TIMEOUT_MS 3000L         /* subscription verification request */
 #define HL_HTTP_CONN_LIMIT 1000u           /* concurrent HTTP connections; above -> refused */
 #define HL_HTTP_CONN_TIMEOUT_S 30u         /* idle HTTP connection */

@@ -2089,3 +2089,122 @@ void harness_broker_cleanup(void)
 		B.dir[0] = '\0';
 	}
 }
+
+/* ---- peer daemons (two-tier tests) ---------------------------------------- */
+
+static bool peer_reap(harness_peer *p, int *status, long timeout_ms)
+{
+	int64_t end = harness_now_ms() + timeout_ms;
+	for (;;) {
+		pid_t r = waitpid(p->pid, status, WNOHANG);
+		if (r == p->pid || r < 0)
+			return r == p->pid;
+		if (harness_now_ms() >= end)
+			return false;
+		harness_sleep_ms(20);
+	}
+}
+
+int harness_peer_start(harness_peer *p, const char *const *args)
+{
+	if (!H.local)
+		return -1;
+	if (!p->port) {
+		p->port = free_port();
+		snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
+		snprintf(p->db, sizeof(p->db), "%s/%s.db", H.dir, p->name);
+		snprintf(p->log, sizeof(p->log), "%s/%s.log", H.dir, p->name);
+	}
+	char port[16];
+	snprintf(port, sizeof(port), "%d", p->port);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		char *argv[48] = { H.bin, (char *)"--http-addr", (char *)"127.0.0.1", (char *)"--http-port", port,
+		                   (char *)"--db", p->db, (char *)"--sp-id", H.sp_id, NULL };
+		size_t ac = 9;
+		for (size_t i = 0; args && args[i] && ac < 47; i++)
+			argv[ac++] = (char *)args[i];
+		argv[ac] = NULL;
+		execv(H.bin, argv);
+		_exit(127);
+	}
+	p->pid = pid;
+	m2m_client *cl = m2m_client_new(p->url);
+	int64_t end = harness_now_ms() + 10000;
+	int rc = -1;
+	while (cl && harness_now_ms() < end) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			print_error("harness: peer %s exited at start (status %d)\n", p->name,
+			            WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			p->pid = 0;
+			break;
+		}
+		m2m_result r;
+		m2m_do(cl, M2M_OP_RETRIEVE, "-", "CAdmin", -1, NULL, NULL, &r);
+		bool up = r.http_status != 0;
+		m2m_result_clear(&r);
+		if (up) {
+			rc = 0;
+			break;
+		}
+		harness_sleep_ms(50);
+	}
+	m2m_client_free(&cl);
+	if (rc != 0 && p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		peer_reap(p, NULL, 2000);
+		p->pid = 0;
+	}
+	if (rc != 0)
+		H.keep = true;
+	return rc;
+}
+
+int harness_peer_stop(harness_peer *p)
+{
+	int st = 0;
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, SIGTERM);
+	if (!peer_reap(p, &st, 10000)) {
+		kill(p->pid, SIGKILL);
+		peer_reap(p, NULL, 2000);
+		p->pid = 0;
+		H.keep = true;
+		return -1;
+	}
+	p->pid = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		H.keep = true;
+		return -1;
+	}
+	return 0;
+}
+
+int harness_peer_kill9(harness_peer *p)
+{
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, SIGKILL);
+	bool ok = peer_reap(p, NULL, 5000);
+	p->pid = 0;
+	return ok ? 0 : -1;
+}
+
+void harness_peer_log_tail(const harness_peer *p, int lines)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "tail -n %d '%s' >&2", lines, p->log);
+	if (system(cmd) != 0)
+		print_error("harness: no log for %s\n", p->name);
+}

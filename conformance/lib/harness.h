@@ -105,6 +105,22 @@ int harness_cse_fd_count(void);
  * bounds: ASan's quarantine keeps freed memory resident. */
 bool harness_cse_sanitized(void);
 
+/* ---- peer daemons: more CSEs beside the harness' own (local mode) ----
+ * A peer is one more hearth-cse on a free loopback port with its database
+ * and log in the harness directory (name: file names). The first start
+ * picks the port; restarts keep port and database. args: extra flags
+ * (NULL-terminated); the peer gets --http-addr/--http-port/--db/--sp-id.
+ * Teardown does not stop peers: the test must. */
+typedef struct harness_peer {
+	const char *name;
+	int pid, port;
+	char url[64], db[600], log[600];
+} harness_peer;
+int harness_peer_start(harness_peer *p, const char *const *args);
+int harness_peer_stop(harness_peer *p);   /* SIGTERM; -1 unless exit status 0 */
+int harness_peer_kill9(harness_peer *p);
+void harness_peer_log_tail(const harness_peer *p, int lines);
+
 #define HARNESS_LOCAL_ONLY()                                                  \
 	do {                                                                  \
 		if (!harness_is_local()) {                                    \

@@ -1,0 +1,381 @@
+/*
+ * 14_two_tier_test.c - an IN-CSE (the harness' daemon) and an MN-CSE (a
+ * peer daemon registered to it): registration (TS-0004 7.4.4), link
+ * restoration after restarts of either side, the MN serving while the IN is
+ * down, re-registration when the IN lost the registration, and retargeting
+ * in both directions with the originator travelling unchanged, access
+ * control where the target lives, 4004 for no route and for loops, 5103 for
+ * an unreachable CSE and 4000 for forwarded registrations.
+ * Digest sections 7.2, 8.4, 8.10. Local mode only (it restarts daemons).
+ */
+#include "conformance/lib/harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static harness_peer mn = { .name = "mn" };
+static m2m_client *mnc;
+static char in_admin[128]; /* the IN's admin as the MN sees it: "/id-in/CAdmin" */
+
+#define IN_CSI harness_csi()
+#define MN_ID "id-mn"
+#define MN_RN "cse-mn"
+
+static int mn_start(void)
+{
+	char check[] = "1";
+	const char *args[] = { "--cse-type", "mn", "--cse-id", MN_ID, "--cse-rn", MN_RN,
+	                       "--registrar-url", harness_url(), "--registrar-id", harness_cse_id(),
+	                       "--registrar-rn", harness_cse_rn(), "--registrar-check", check,
+	                       "--admin", in_admin, "--log-level", "info", NULL };
+	return harness_peer_start(&mn, args);
+}
+
+/* Send to the MN directly. */
+static void mn_req(m2m_result *r, m2m_op op, const char *to, const char *fr, int ty, json_t *content,
+                   const char *query)
+{
+	m2m_do(mnc, op, to, fr, ty, content, query, r);
+	json_decref(content);
+}
+
+/* Poll the IN until its <remoteCSE> of the MN is there (or ms passed). */
+static json_t *wait_in_csr(long ms)
+{
+	int64_t end = harness_now_ms() + ms;
+	for (;;) {
+		m2m_result r;
+		harness_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s", harness_cse_rn(), MN_ID), harness_admin(), -1, NULL,
+		            NULL);
+		if (harness_rsc_is(&r, 2000)) {
+			json_t *csr = json_incref(harness_res(&r, "m2m:csr"));
+			m2m_result_clear(&r);
+			return csr;
+		}
+		m2m_result_clear(&r);
+		if (harness_now_ms() >= end)
+			return NULL;
+		harness_sleep_ms(100);
+	}
+}
+
+/* Number of <remoteCSE> children of the IN's CSEBase. */
+static size_t in_csr_count(void)
+{
+	m2m_result r;
+	harness_req(&r, M2M_OP_RETRIEVE, harness_cse_rn(), harness_admin(), -1, NULL, "fu=1&ty=16");
+	EXPECT_RSC(&r, 2000);
+	size_t n = json_array_size(json_object_get(r.body, "m2m:uril"));
+	m2m_result_clear(&r);
+	return n;
+}
+
+static int group_setup(void **state)
+{
+	int rc = harness_group_setup(state);
+	if (rc != 0 || !harness_is_local())
+		return rc;
+	snprintf(in_admin, sizeof(in_admin), "%s/%s", harness_csi(), harness_admin());
+	if (mn_start() != 0)
+		return -1;
+	mnc = m2m_client_new(mn.url);
+	return mnc ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	m2m_client_free(&mnc);
+	if (mn.pid > 0 && harness_peer_stop(&mn) != 0) {
+		harness_peer_log_tail(&mn, 30);
+		harness_group_teardown(state);
+		return -1;
+	}
+	return harness_group_teardown(state);
+}
+
+static void test_registration(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	harness_case("the IN holds a remoteCSE for the MN with its attributes");
+	json_t *csr = wait_in_csr(5000);
+	EXPECT_TRUE(csr != NULL, NULL);
+	EXPECT_INT(csr, "ty", 16);
+	EXPECT_STR(csr, "csi", "/" MN_ID);
+	EXPECT_STR(csr, "cb", "/" MN_ID "/" MN_RN);
+	EXPECT_INT(csr, "cst", 2);
+	EXPECT_TRUE(json_is_true(json_object_get(csr, "rr")), csr);
+	EXPECT_TRUE(harness_list_has_str(json_object_get(csr, "poa"), mn.url), csr);
+	EXPECT_TRUE(harness_list_has_str(json_object_get(csr, "srv"), "3"), csr);
+	json_decref(csr);
+
+	harness_case("the MN holds a remoteCSE for the IN, filled from its CSEBase");
+	m2m_result r;
+	mn_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s", MN_RN, harness_cse_id()), in_admin, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	json_t *m = harness_res(&r, "m2m:csr");
+	EXPECT_STR(m, "csi", IN_CSI);
+	EXPECT_STR(m, "cb", hfmt("%s/%s", IN_CSI, harness_cse_rn()));
+	EXPECT_INT(m, "cst", 1);
+	EXPECT_TRUE(harness_list_has_str(json_object_get(m, "poa"), harness_url()), m);
+	EXPECT_TRUE(harness_list_has_str(json_object_get(m, "srv"), "4"), m);
+	m2m_result_clear(&r);
+	EXPECT_TRUE(in_csr_count() == 1, NULL);
+
+	harness_case("a second registration of the same CSE-ID gets 4117");
+	harness_req(&r, M2M_OP_CREATE, harness_cse_rn(), "/" MN_ID, 16,
+	            json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:csr", "rn", "dup", "cb", "/" MN_ID "/" MN_RN,
+	                      "rr", 1, "srv", "3"),
+	            NULL);
+	EXPECT_RSC(&r, 4117);
+	m2m_result_clear(&r);
+}
+
+/* An AE on the MN with a container, reached from the IN. */
+static void test_retarget_in_to_mn(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	const char *aei = harness_name("Cmnapp");
+	m2m_result r;
+	mn_req(&r, M2M_OP_CREATE, MN_RN, aei, 2,
+	       json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", aei, "api", "Nmnapp", "rr", 0, "srv", "3"), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	const char *mnae = hfmt("/%s/%s/%s", MN_ID, MN_RN, aei);
+	char ae_path[256];
+	snprintf(ae_path, sizeof(ae_path), "%s", mnae);
+
+	harness_case("create through the IN (SP-relative), by the MN's admin (the IN's admin)");
+	harness_req(&r, M2M_OP_CREATE, ae_path, harness_admin(), 3, json_pack("{s:{s:s}}", "m2m:cnt", "rn", "k"), NULL);
+	EXPECT_RSC(&r, 2001);
+	const char *ri = harness_jstr(harness_res(&r, "m2m:cnt"), "ri");
+	char cri[128];
+	snprintf(cri, sizeof(cri), "%s", ri ? ri : "");
+	m2m_result_clear(&r);
+
+	harness_case("the container is stored on the MN");
+	mn_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s/k", MN_RN, aei), in_admin, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	EXPECT_STR(harness_res(&r, "m2m:cnt"), "ri", cri);
+	m2m_result_clear(&r);
+
+	harness_case("retrieve through the IN, structured and unstructured, absolute form too");
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("%s/k", ae_path), harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	EXPECT_STR(harness_res(&r, "m2m:cnt"), "ri", cri);
+	m2m_result_clear(&r);
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("/%s/%s", MN_ID, cri), harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("//%s/%s/%s", harness_sp_id(), MN_ID, cri), harness_admin(), -1, NULL,
+	            NULL);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+
+	harness_case("query parameters travel: discovery and rcn through the IN");
+	harness_req(&r, M2M_OP_RETRIEVE, ae_path, harness_admin(), -1, NULL, "fu=1&ty=3&lbl=nope");
+	EXPECT_RSC(&r, 2000);
+	EXPECT_TRUE(json_array_size(json_object_get(r.body, "m2m:uril")) == 0, r.body);
+	m2m_result_clear(&r);
+	harness_req(&r, M2M_OP_RETRIEVE, ae_path, harness_admin(), -1, NULL, "fu=1&ty=3");
+	EXPECT_RSC(&r, 2000);
+	EXPECT_TRUE(json_array_size(json_object_get(r.body, "m2m:uril")) == 1, r.body);
+	m2m_result_clear(&r);
+
+	harness_case("update and delete through the IN");
+	harness_req(&r, M2M_OP_UPDATE, hfmt("%s/k", ae_path), harness_admin(), -1,
+	            json_pack("{s:{s:[s]}}", "m2m:cnt", "lbl", "x:1"), NULL);
+	EXPECT_RSC(&r, 2004);
+	m2m_result_clear(&r);
+
+	harness_case("access control applies on the MN: another originator is refused");
+	const char *stranger = harness_name("Cstranger");
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("%s/k", ae_path), stranger, -1, NULL, NULL);
+	EXPECT_RSC(&r, 4103);
+	const char *dbg = harness_jstr(r.body, "m2m:dbg");
+	EXPECT_TRUE(dbg && strstr(dbg, hfmt("%s/%s", IN_CSI, stranger)), r.body);
+	m2m_result_clear(&r);
+
+	harness_req(&r, M2M_OP_DELETE, hfmt("%s/k", ae_path), harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 2002);
+	m2m_result_clear(&r);
+	mn_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s/k", MN_RN, aei), in_admin, -1, NULL, NULL);
+	EXPECT_RSC(&r, 4004);
+	m2m_result_clear(&r);
+
+	harness_case("registration requests are not forwarded");
+	harness_req(&r, M2M_OP_CREATE, hfmt("/%s/%s", MN_ID, MN_RN), harness_name("Cfw"), 2,
+	            json_pack("{s:{s:s,s:b,s:[s]}}", "m2m:ae", "api", "Nx", "rr", 0, "srv", "3"), NULL);
+	EXPECT_RSC(&r, 4000);
+	m2m_result_clear(&r);
+}
+
+/* An AE on the MN reads a container on the IN that only it may read. */
+static void test_retarget_mn_to_in(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	const char *owner = harness_register("Cinown");
+	const char *mnae = harness_name("Cmnreader");
+	char mnae_sp[160];
+	snprintf(mnae_sp, sizeof(mnae_sp), "/%s/%s", MN_ID, mnae);
+	m2m_result r;
+	harness_req(&r, M2M_OP_CREATE, hfmt("%s/%s", harness_cse_rn(), owner), owner, 1,
+	            json_pack("{s:{s:s,s:{s:[{s:[s],s:i},{s:[s],s:i}]},s:{s:[{s:[s],s:i}]}}}", "m2m:acp", "rn", "p",
+	                      "pv", "acr", "acor", owner, "acop", 63, "acor", mnae_sp, "acop", 2, "pvs", "acr", "acor",
+	                      owner, "acop", 63),
+	            NULL);
+	EXPECT_RSC(&r, 2001);
+	char acp_ri[128];
+	snprintf(acp_ri, sizeof(acp_ri), "%s", harness_jstr(harness_res(&r, "m2m:acp"), "ri"));
+	m2m_result_clear(&r);
+	harness_create_cnt(hfmt("%s/%s", harness_cse_rn(), owner), owner, "shared",
+	                   json_pack("{s:[s]}", "acpi", acp_ri));
+
+	mn_req(&r, M2M_OP_CREATE, MN_RN, mnae, 2,
+	       json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", mnae, "api", "Nreader", "rr", 0, "srv", "3"), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+
+	const char *target = hfmt("%s/%s/%s/shared", IN_CSI, harness_cse_rn(), owner);
+	char tgt[256];
+	snprintf(tgt, sizeof(tgt), "%s", target);
+	harness_case("the MN's AE (CSE-relative originator) retrieves through its MN");
+	mn_req(&r, M2M_OP_RETRIEVE, tgt, mnae, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	EXPECT_STR(harness_res(&r, "m2m:cnt"), "rn", "shared");
+	m2m_result_clear(&r);
+	harness_case("... but may not update it");
+	mn_req(&r, M2M_OP_UPDATE, tgt, mnae, -1, json_pack("{s:{s:[s]}}", "m2m:cnt", "lbl", "a"), NULL);
+	EXPECT_RSC(&r, 4103);
+	m2m_result_clear(&r);
+	harness_case("another AE of the MN may not retrieve it");
+	const char *other = harness_name("Cmnother");
+	mn_req(&r, M2M_OP_RETRIEVE, tgt, other, -1, NULL, NULL);
+	EXPECT_RSC(&r, 4103);
+	m2m_result_clear(&r);
+	mn_req(&r, M2M_OP_DELETE, hfmt("%s/%s", MN_RN, mnae), in_admin, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2002);
+	m2m_result_clear(&r);
+}
+
+static void test_no_route_and_loops(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	m2m_result r;
+	harness_case("an unknown CSE at the IN: 4004");
+	harness_req(&r, M2M_OP_RETRIEVE, "/id-nowhere/cse-x", harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 4004);
+	m2m_result_clear(&r);
+	harness_case("another service provider at the IN: 4004");
+	harness_req(&r, M2M_OP_RETRIEVE, "//other.example.net/id-x/cse-x", harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 4004);
+	m2m_result_clear(&r);
+	harness_case("an unknown CSE at the MN goes up to the IN, which has no route: 4004");
+	mn_req(&r, M2M_OP_RETRIEVE, "/id-nowhere/cse-x", in_admin, -1, NULL, NULL);
+	EXPECT_RSC(&r, 4004);
+	m2m_result_clear(&r);
+
+	harness_case("a remoteCSE whose poa leads back to the IN itself: the loop ends with 4004");
+	harness_req(&r, M2M_OP_CREATE, harness_cse_rn(), "/id-loop", 16,
+	            json_pack("{s:{s:s,s:b,s:[s],s:[s]}}", "m2m:csr", "cb", "/id-loop/cse-loop", "rr", 1, "poa",
+	                      harness_url(), "srv", "3"),
+	            NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	int64_t t0 = harness_now_ms();
+	harness_req(&r, M2M_OP_RETRIEVE, "/id-loop/cse-loop", harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 4004);
+	const char *dbg = harness_jstr(r.body, "m2m:dbg");
+	EXPECT_TRUE(dbg && strstr(dbg, "loop"), r.body);
+	EXPECT_TRUE(harness_now_ms() - t0 < 5000, r.body);
+	m2m_result_clear(&r);
+	harness_delete(hfmt("%s/id-loop", harness_cse_rn()), harness_admin());
+}
+
+static void test_restarts(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	m2m_result r;
+	json_t *csr = wait_in_csr(5000);
+	EXPECT_TRUE(csr != NULL, NULL);
+	json_decref(csr);
+
+	harness_case("MN restart: the link comes back without a duplicate");
+	EXPECT_TRUE(harness_peer_stop(&mn) == 0, NULL);
+	EXPECT_TRUE(mn_start() == 0, NULL);
+	harness_sleep_ms(500);
+	EXPECT_TRUE(in_csr_count() == 1, NULL);
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("/%s/%s", MN_ID, MN_RN), harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+
+	harness_case("IN down: the MN keeps serving its home, requests for the IN get 5103");
+	EXPECT_TRUE(harness_cse_stop() == 0, NULL);
+	const char *home = harness_name("Chome");
+	mn_req(&r, M2M_OP_CREATE, MN_RN, home, 2,
+	       json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", home, "api", "Nhome", "rr", 0, "srv", "3"), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	mn_req(&r, M2M_OP_CREATE, hfmt("%s/%s", MN_RN, home), home, 3, json_pack("{s:{s:s}}", "m2m:cnt", "rn", "t"),
+	       NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	int64_t t0 = harness_now_ms();
+	mn_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s", IN_CSI, harness_cse_rn()), in_admin, -1, NULL, NULL);
+	EXPECT_RSC(&r, 5103);
+	EXPECT_TRUE(harness_now_ms() - t0 < 11000, r.body);
+	m2m_result_clear(&r);
+
+	harness_case("IN back: retargeting works again, still one registration");
+	EXPECT_TRUE(harness_cse_start() == 0, NULL);
+	int64_t end = harness_now_ms() + 8000;
+	bool ok = false;
+	while (!ok && harness_now_ms() < end) {
+		mn_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s", IN_CSI, harness_cse_rn()), in_admin, -1, NULL, NULL);
+		ok = harness_rsc_is(&r, 2000);
+		m2m_result_clear(&r);
+		if (!ok)
+			harness_sleep_ms(200);
+	}
+	EXPECT_TRUE(ok, NULL);
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("/%s/%s/%s/t", MN_ID, MN_RN, home), harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+	EXPECT_TRUE(in_csr_count() == 1, NULL);
+
+	harness_case("the IN loses the registration: the MN registers again");
+	harness_delete(hfmt("%s/%s", harness_cse_rn(), MN_ID), harness_admin());
+	csr = wait_in_csr(8000);
+	EXPECT_TRUE(csr != NULL, NULL);
+	EXPECT_STR(csr, "csi", "/" MN_ID);
+	json_decref(csr);
+
+	harness_case("a killed MN: the IN answers 5103 for it");
+	EXPECT_TRUE(harness_peer_kill9(&mn) == 0, NULL);
+	t0 = harness_now_ms();
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("/%s/%s", MN_ID, MN_RN), harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 5103);
+	EXPECT_TRUE(harness_now_ms() - t0 < 11000, r.body);
+	m2m_result_clear(&r);
+	EXPECT_TRUE(mn_start() == 0, NULL);
+	harness_sleep_ms(300);
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("/%s/%s", MN_ID, MN_RN), harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		HTEST(test_registration),
+		HTEST(test_retarget_in_to_mn),
+		HTEST(test_retarget_mn_to_in),
+		HTEST(test_no_route_and_loops),
+		HTEST(test_restarts),
+	};
+	return cmocka_run_group_tests_name("14_two_tier", tests, group_setup, group_teardown);
+}
