@@ -368,6 +368,78 @@ static void test_restarts(void **state)
 	m2m_result_clear(&r);
 }
 
+/* The same over MQTT: a second MN that reaches its registrar, and is
+   reached, through the broker only. */
+static void test_retarget_over_mqtt(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	if (!harness_mosquitto_path()) {
+		print_message("[  SKIP    ] mosquitto is not installed\n");
+		skip();
+	}
+	EXPECT_TRUE(harness_broker_start() == 0, NULL);
+	char port[16], broker[64];
+	snprintf(port, sizeof(port), "%d", harness_broker_port());
+	snprintf(broker, sizeof(broker), "mqtt://127.0.0.1:%s", port);
+	const char *in_args[] = { "--mqtt-host", "127.0.0.1", "--mqtt-port", port, NULL };
+	EXPECT_TRUE(harness_cse_set_args(in_args) == 0, NULL);
+	EXPECT_TRUE(harness_cse_restart() == 0, NULL);
+
+	static harness_peer mn2 = { .name = "mn2" };
+	const char *args[] = { "--cse-type", "mn", "--cse-id", "id-mn2", "--cse-rn", "cse-mn2",
+	                       "--mqtt-host", "127.0.0.1", "--mqtt-port", port, "--poa", broker,
+	                       "--registrar-url", broker, "--registrar-id", harness_cse_id(),
+	                       "--registrar-rn", harness_cse_rn(), "--registrar-check", "1",
+	                       "--admin", in_admin, NULL };
+	EXPECT_TRUE(harness_peer_start(&mn2, args) == 0, NULL);
+	m2m_client *c2 = m2m_client_new(mn2.url);
+	m2m_result r;
+
+	harness_case("the MN registers over MQTT; its remoteCSE at the IN has the mqtt poa");
+	int64_t end = harness_now_ms() + 8000;
+	bool ok = false;
+	while (!ok && harness_now_ms() < end) {
+		harness_req(&r, M2M_OP_RETRIEVE, hfmt("%s/id-mn2", harness_cse_rn()), harness_admin(), -1, NULL, NULL);
+		ok = harness_rsc_is(&r, 2000) &&
+		     harness_list_has_str(json_object_get(harness_res(&r, "m2m:csr"), "poa"), broker);
+		m2m_result_clear(&r);
+		if (!ok)
+			harness_sleep_ms(100);
+	}
+	if (!ok)
+		harness_peer_log_tail(&mn2, 20);
+	EXPECT_TRUE(ok, NULL);
+
+	harness_case("IN -> MN over MQTT");
+	const char *aei = harness_name("Cmq");
+	m2m_do(c2, M2M_OP_CREATE, "cse-mn2", aei, 2,
+	       json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", aei, "api", "Nmq", "rr", 0, "srv", "3"), NULL, &r);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	harness_req(&r, M2M_OP_CREATE, hfmt("/id-mn2/cse-mn2/%s", aei), harness_admin(), 3,
+	            json_pack("{s:{s:s}}", "m2m:cnt", "rn", "viamqtt"), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	m2m_do(c2, M2M_OP_RETRIEVE, hfmt("cse-mn2/%s/viamqtt", aei), in_admin, -1, NULL, NULL, &r);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+
+	harness_case("MN -> IN over MQTT");
+	m2m_do(c2, M2M_OP_RETRIEVE, hfmt("%s/%s", IN_CSI, harness_cse_rn()), in_admin, -1, NULL, NULL, &r);
+	EXPECT_RSC(&r, 2000);
+	EXPECT_STR(harness_res(&r, "m2m:cb"), "csi", IN_CSI);
+	m2m_result_clear(&r);
+
+	m2m_client_free(&c2);
+	EXPECT_TRUE(harness_peer_stop(&mn2) == 0, NULL);
+	harness_delete(hfmt("%s/id-mn2", harness_cse_rn()), harness_admin());
+	const char *none[] = { NULL };
+	harness_cse_set_args(none);
+	EXPECT_TRUE(harness_cse_restart() == 0, NULL);
+	harness_broker_cleanup();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +448,7 @@ int main(void)
 		HTEST(test_retarget_mn_to_in),
 		HTEST(test_no_route_and_loops),
 		HTEST(test_restarts),
+		HTEST(test_retarget_over_mqtt),
 	};
 	return cmocka_run_group_tests_name("14_two_tier", tests, group_setup, group_teardown);
 }

@@ -11,9 +11,9 @@
  *
  * Loops: while a request is being forwarded, its (originator, rqi) pair is
  * held in an in-flight set; a request that comes back with the same pair
- * before the answer did is a loop and gets 4004 at once. With the tree
- * rule below (a request that came down from the registrar is never sent
- * back up) a loop needs a wrong dcse somewhere, and even then it ends at
+ * before the answer did is a loop and gets 4004 at once. In a tree of CSEs
+ * a loop needs a wrong poa or dcse somewhere (a request the registrar
+ * sent down that the registree cannot place goes back up), and it ends at
  * the first CSE that sees the request twice.
  */
 #include <pthread.h>
@@ -126,7 +126,7 @@ static int hop_visit(void *ctx, const res *r)
 }
 
 /* The <remoteCSE> to send a request for csi to, or NULL. */
-static res *next_hop(cse *c, const char *csi, bool from_registrar)
+static res *next_hop(cse *c, const char *csi)
 {
 	store *st = core_st(c);
 	res *r = NULL;
@@ -139,22 +139,12 @@ static res *next_hop(cse *c, const char *csi, bool from_registrar)
 	st->ops->children(st, c->cb_ri, TY_CSR, false, -1, hop_visit, &h);
 	if (h.found)
 		return h.found;
-	if (!*c->cfg.registrar_url || from_registrar)
+	if (!*c->cfg.registrar_url)
 		return NULL;
 	if (st->ops->get(st, c->cfg.registrar_id, &r) == STORE_OK && r->ty == TY_CSR)
 		return r;
 	res_free(&r);
 	return NULL;
-}
-
-bool route_from_registrar(const cse *c, const m2m_request *req)
-{
-	if (!*c->cfg.registrar_url || !req->fr || req->fr[0] != '/')
-		return false;
-	/* an originator that lives under the registrar's CSE-ID came down */
-	size_t n = strlen(c->cfg.registrar_id);
-	return strncmp(req->fr + 1, c->cfg.registrar_id, n) == 0 &&
-	       (req->fr[n + 1] == '/' || req->fr[n + 1] == '\0');
 }
 
 int route_forward(cse *c, const m2m_request *req, const char *csi, m2m_response *rsp)
@@ -174,7 +164,7 @@ int route_forward(cse *c, const m2m_request *req, const char *csi, m2m_response 
 	char hop[HL_MAX_ID];
 	hop[0] = '\0';
 	store *rd = core_reader_begin(c);
-	res *h = next_hop(c, csi, route_from_registrar(c, req));
+	res *h = next_hop(c, csi);
 	if (h) {
 		poa = json_incref(json_object_get(h->a, "poa"));
 		snprintf(hop, sizeof(hop), "%s", json_string_value(json_object_get(h->a, "csi")) ?
@@ -182,6 +172,13 @@ int route_forward(cse *c, const m2m_request *req, const char *csi, m2m_response 
 		res_free(&h);
 	}
 	core_reader_end(c, rd);
+	if (!hop[0] && *c->cfg.registrar_url) {
+		/* not registered yet (or its remoteCSE is gone): the configured
+		   registrar is still the way up */
+		json_decref(poa);
+		poa = json_pack("[s]", c->cfg.registrar_url);
+		snprintf(hop, sizeof(hop), "/%s", c->cfg.registrar_id);
+	}
 	if (!hop[0])
 		return m2m_error(rsp, RSC_NOT_FOUND, "no route to CSE %s", csi);
 	/* a peer the last check found silent gets a short try: it may be

@@ -22,7 +22,4 @@ int route_target_cse(const cse *c, const char *to, char *id, size_t len);
    or loop, 5103 next hop unreachable). Returns rsp->rsc. */
 int route_forward(cse *c, const m2m_request *req, const char *csi, m2m_response *rsp);
 
-/* Did req come down from this CSE's registrar (its originator lives there)? */
-bool route_from_registrar(const cse *c, const m2m_request *req);
-
 #endif
