@@ -295,6 +295,130 @@ static void test_no_route_and_loops(void **state)
 	harness_delete(hfmt("%s/id-loop", harness_cse_rn()), harness_admin());
 }
 
+/* Poll the IN until `to` answers rsc `want` (or ms passed); body kept in r. */
+static bool in_wait(m2m_result *r, const char *to, const char *query, int want, long ms)
+{
+	int64_t end = harness_now_ms() + ms;
+	for (;;) {
+		harness_req(r, M2M_OP_RETRIEVE, to, harness_admin(), -1, NULL, query);
+		if (harness_rsc_is(r, want))
+			return true;
+		if (harness_now_ms() >= end)
+			return false;
+		m2m_result_clear(r);
+		harness_sleep_ms(100);
+	}
+}
+
+static void test_announcement(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	const char *aei = harness_name("Cann");
+	char ae[128];
+	snprintf(ae, sizeof(ae), "%s", aei);
+	m2m_result r;
+	char at[64];
+	snprintf(at, sizeof(at), "%s", IN_CSI);
+	mn_req(&r, M2M_OP_CREATE, MN_RN, ae, 2,
+	       json_pack("{s:{s:s,s:s,s:b,s:[s],s:[s],s:[s]}}", "m2m:ae", "rn", ae, "api", "Nann", "rr", 0, "srv", "3",
+	                 "at", at, "lbl", "home:1"),
+	       NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	mn_req(&r, M2M_OP_CREATE, hfmt("%s/%s", MN_RN, ae), ae, 3,
+	       json_pack("{s:{s:s,s:[s],s:[s],s:i,s:i}}", "m2m:cnt", "rn", "meter", "at", at, "aa", "mni", "mni", 5,
+	                 "mbs", 1000),
+	       NULL);
+	EXPECT_RSC(&r, 2001);
+	char cnt_ri[128];
+	snprintf(cnt_ri, sizeof(cnt_ri), "%s", harness_jstr(harness_res(&r, "m2m:cnt"), "ri"));
+	m2m_result_clear(&r);
+
+	harness_case("the AE and its container are announced under the MN's remoteCSE at the IN");
+	const char *aeA = hfmt("%s/%s/%s", harness_cse_rn(), MN_ID, ae);
+	char aeA_path[256];
+	snprintf(aeA_path, sizeof(aeA_path), "%s", aeA);
+	EXPECT_TRUE(in_wait(&r, aeA_path, NULL, 2000, 5000), r.body);
+	json_t *a = harness_res(&r, "m2m:aeA");
+	EXPECT_INT(a, "ty", 10002);
+	EXPECT_STR(a, "lnk", hfmt("/%s/%s", MN_ID, ae));
+	EXPECT_STR(a, "api", "Nann");
+	EXPECT_TRUE(harness_list_has_str(json_object_get(a, "lbl"), "home:1"), a);
+	m2m_result_clear(&r);
+	char cntA[300];
+	snprintf(cntA, sizeof(cntA), "%s/meter", aeA_path);
+	EXPECT_TRUE(in_wait(&r, cntA, NULL, 2000, 5000), r.body);
+	json_t *ca = harness_res(&r, "m2m:cntA");
+	EXPECT_INT(ca, "ty", 10003);
+	EXPECT_STR(ca, "lnk", hfmt("/%s/%s", MN_ID, cnt_ri));
+	EXPECT_INT(ca, "mni", 5);
+	EXPECT_TRUE(json_object_get(ca, "mbs") == NULL, ca); /* not in aa */
+	m2m_result_clear(&r);
+
+	harness_case("discovery at the IN finds the announced container");
+	harness_req(&r, M2M_OP_RETRIEVE, harness_cse_rn(), harness_admin(), -1, NULL, "fu=1&ty=10003");
+	EXPECT_RSC(&r, 2000);
+	EXPECT_TRUE(harness_list_has_str(json_object_get(r.body, "m2m:uril"), cntA), r.body);
+	m2m_result_clear(&r);
+
+	harness_case("an update of an announced attribute reaches the copy");
+	mn_req(&r, M2M_OP_UPDATE, hfmt("%s/%s/meter", MN_RN, ae), ae, -1,
+	       json_pack("{s:{s:i,s:[s]}}", "m2m:cnt", "mni", 9, "lbl", "room:kitchen"), NULL);
+	EXPECT_RSC(&r, 2004);
+	m2m_result_clear(&r);
+	bool ok = false;
+	for (int i = 0; i < 50 && !ok; i++) {
+		harness_req(&r, M2M_OP_RETRIEVE, cntA, harness_admin(), -1, NULL, NULL);
+		ca = harness_res(&r, "m2m:cntA");
+		ok = harness_jint(ca, "mni", 0) == 9 && harness_list_has_str(json_object_get(ca, "lbl"), "room:kitchen");
+		if (!ok)
+			harness_sleep_ms(100);
+		m2m_result_clear(&r);
+	}
+	EXPECT_TRUE(ok, NULL);
+
+	harness_case("only this MN may change the copies");
+	harness_req(&r, M2M_OP_UPDATE, cntA, harness_name("Cintruder"), -1,
+	            json_pack("{s:{s:i}}", "m2m:cntA", "mni", 1), NULL);
+	EXPECT_RSC(&r, 4103);
+	m2m_result_clear(&r);
+
+	harness_case("taking the IN out of at removes the copy");
+	mn_req(&r, M2M_OP_UPDATE, hfmt("%s/%s/meter", MN_RN, ae), ae, -1, json_pack("{s:{s:n}}", "m2m:cnt", "at"),
+	       NULL);
+	EXPECT_RSC(&r, 2004);
+	m2m_result_clear(&r);
+	EXPECT_TRUE(in_wait(&r, cntA, NULL, 4004, 5000), r.body);
+	m2m_result_clear(&r);
+
+	harness_case("the IN loses the MN's registration: the MN registers again and announces again");
+	harness_delete(hfmt("%s/%s", harness_cse_rn(), MN_ID), harness_admin());
+	EXPECT_TRUE(in_wait(&r, aeA_path, NULL, 2000, 8000), r.body);
+	m2m_result_clear(&r);
+
+	harness_case("MN restart: still one copy");
+	EXPECT_TRUE(harness_peer_stop(&mn) == 0, NULL);
+	EXPECT_TRUE(mn_start() == 0, NULL);
+	harness_sleep_ms(1500);
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s", harness_cse_rn(), MN_ID), harness_admin(), -1, NULL,
+	            "fu=1&ty=10002");
+	EXPECT_RSC(&r, 2000);
+	size_t n = 0, i;
+	json_t *u;
+	json_array_foreach(json_object_get(r.body, "m2m:uril"), i, u)
+		n += strstr(json_string_value(u), ae) != NULL;
+	EXPECT_TRUE(n == 1, r.body);
+	m2m_result_clear(&r);
+
+	harness_case("deleting the original deletes its copy");
+	mn_req(&r, M2M_OP_DELETE, hfmt("%s/%s", MN_RN, ae), in_admin, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2002);
+	m2m_result_clear(&r);
+	EXPECT_TRUE(in_wait(&r, aeA_path, NULL, 4004, 5000), r.body);
+	m2m_result_clear(&r);
+}
+
 static void test_restarts(void **state)
 {
 	(void)state;
@@ -413,8 +537,9 @@ static void test_retarget_over_mqtt(void **state)
 
 	harness_case("IN -> MN over MQTT");
 	const char *aei = harness_name("Cmq");
-	m2m_do(c2, M2M_OP_CREATE, "cse-mn2", aei, 2,
-	       json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", aei, "api", "Nmq", "rr", 0, "srv", "3"), NULL, &r);
+	json_t *body = json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", aei, "api", "Nmq", "rr", 0, "srv", "3");
+	m2m_do(c2, M2M_OP_CREATE, "cse-mn2", aei, 2, body, NULL, &r);
+	json_decref(body);
 	EXPECT_RSC(&r, 2001);
 	m2m_result_clear(&r);
 	harness_req(&r, M2M_OP_CREATE, hfmt("/id-mn2/cse-mn2/%s", aei), harness_admin(), 3,
@@ -447,6 +572,7 @@ int main(void)
 		HTEST(test_retarget_in_to_mn),
 		HTEST(test_retarget_mn_to_in),
 		HTEST(test_no_route_and_loops),
+		HTEST(test_announcement),
 		HTEST(test_restarts),
 		HTEST(test_retarget_over_mqtt),
 	};

@@ -46,6 +46,7 @@ struct cse {
 	char cb_ri[128];      /* CSEBase ri (= CSE-ID without '/') */
 	notifier *nt;
 	struct cse_link *link; /* registrar and peers (link.c) */
+	struct announcer *ann; /* announced copies (announce.c) */
 	pthread_t reaper;
 	pthread_mutex_t reaper_mx;
 	pthread_cond_t reaper_cv;
@@ -83,6 +84,9 @@ void core_rollback(cse *c, void *mark);
    (routing, the registrar link); core_st() returns it until the end. Not
    from inside a request. */
 store *core_reader_begin(cse *c);
+/* The writers' section for work outside a request (see engine.c). */
+void core_write_enter(cse *c);
+bool core_write_leave(cse *c);
 void core_reader_end(cse *c, store *rd);
 /* The store handle of the calling thread's current request. */
 store *core_st(cse *c);

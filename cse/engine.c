@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "announce.h"
 #include "link.h"
 #include "route.h"
 #include "limits.h"
@@ -137,6 +138,7 @@ static void batch_commit(cse *c)
 		return;
 	c->batch_open = false;
 	bool ok = c->st->ops->commit(c->st) == STORE_OK;
+	announce_flush(c); /* events only say "look again": harmless after a failure */
 	if (ok) {
 		notify_flush(c);
 	} else {
@@ -322,6 +324,16 @@ void core_reader_end(cse *c, store *rd)
 		rd->ops->read_end(rd);
 	else
 		pthread_mutex_unlock(&c->lock);
+}
+
+void core_write_enter(cse *c)
+{
+	write_enter(c);
+}
+
+bool core_write_leave(cse *c)
+{
+	return write_leave(c);
 }
 
 int core_store_update(cse *c, res *r)
@@ -989,6 +1001,7 @@ static int op_create(op_ctx *x, target *tg)
 		goto fail;
 	}
 	notify_event(c, parent, 3, x->nr, NULL);
+	announce_touch(c, x->nr, false);
 	if (core_commit(c, mark) != STORE_OK) {
 		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store commit failed");
 		goto fail;
@@ -1378,6 +1391,7 @@ static int op_update(op_ctx *x, target *tg)
 		goto fail;
 	}
 	notify_event(c, x->nr, 1, NULL, x->changed);
+	announce_touch(c, x->nr, false);
 	if (core_commit(c, mark) != STORE_OK) {
 		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store commit failed");
 		goto fail;
@@ -1413,6 +1427,7 @@ int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent)
 	for (size_t i = 0; i < sub.n; i++) {
 		if (sub.v[i]->ty == TY_SUB)
 			notify_sub_deleted(c, sub.v[i]);
+		announce_touch(c, sub.v[i], true);
 		if (core_st(c)->ops->remove(core_st(c), sub.v[i]->ri) != STORE_OK) {
 			collect_free(&sub);
 			return -1;
@@ -1422,6 +1437,7 @@ int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent)
 	const res_type *t = restype_get(r->ty);
 	if (r->ty == TY_SUB)
 		notify_sub_deleted(c, r);
+	announce_touch(c, r, true);
 	if (t && t->on_delete && t->on_delete(c, r, fr) != 0)
 		return -1;
 	if (core_st(c)->ops->remove(core_st(c), r->ri) != STORE_OK)
@@ -1748,6 +1764,8 @@ int cse_open(cse **out, const cse_config *cfg)
 	if (pthread_create(&c->reaper, NULL, reaper_main, c) != 0)
 		goto fail;
 	c->reaper_started = true;
+	if (announce_start(c) != 0)
+		goto fail;
 	if (cse_link_start(&c->link, c) != 0)
 		goto fail;
 	*out = c;
@@ -1763,6 +1781,7 @@ void cse_close(cse **cp)
 		return;
 	cse *c = *cp;
 	cse_link_stop(&c->link);
+	announce_stop(c);
 	pthread_mutex_lock(&c->reaper_mx);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->reaper_cv);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "announce.h"
 #include "core.h"
 #include "limits.h"
 #include "link.h"
@@ -220,6 +221,7 @@ static int do_register(cse_link *l)
 		log_warn("link: registrar /%s refused our registration: rsc %d", cfg->registrar_id, rsc);
 		return -1;
 	}
+	bool fresh = rsc == RSC_CREATED;
 
 	/* the registrar's CSEBase, for the local remoteCSE */
 	snprintf(to, sizeof(to), "/%s/%s", cfg->registrar_id, cfg->registrar_rn);
@@ -233,6 +235,11 @@ static int do_register(cse_link *l)
 		return -1;
 	log_info("link: registered to /%s at %s", cfg->registrar_id, cfg->registrar_url);
 	set_down(l, false);
+	/* a fresh registration has no announced copies under it (any earlier
+	   ones went with the old registration); an old one may miss some */
+	char reg_csi[160];
+	snprintf(reg_csi, sizeof(reg_csi), "/%s", cfg->registrar_id);
+	announce_resync(l->c, fresh ? reg_csi : NULL);
 	return 0;
 }
 

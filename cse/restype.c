@@ -31,7 +31,7 @@ static const struct common_def {
 	{ RA_CSTN, { "cstn", VT_STR, AP_O, AP_O, 0, 0 } },
 };
 
-const res_type *restype_get(int ty)
+const res_type *restype_get_original(int ty)
 {
 	for (size_t i = 0; i < sizeof(restype_all) / sizeof(restype_all[0]); i++)
 		if (restype_all[i]->ty == ty)
@@ -39,12 +39,24 @@ const res_type *restype_get(int ty)
 	return NULL;
 }
 
+const res_type *restype_get(int ty)
+{
+	return ty > TY_ANNC_OFFSET ? restype_annc_get(ty) : restype_get_original(ty);
+}
+
+const res_type *restype_mgmtobj_nth(size_t n)
+{
+	(void)n;
+	return NULL; /* the device-management types register here */
+}
+
 const res_type *restype_by_root(const char *root)
 {
 	for (size_t i = 0; i < sizeof(restype_all) / sizeof(restype_all[0]); i++)
 		if (strcmp(restype_all[i]->root, root) == 0)
 			return restype_all[i];
-	return NULL;
+	size_t n = strlen(root);
+	return n > 1 && root[n - 1] == 'A' ? restype_annc_by_root(root) : NULL;
 }
 
 const attr_def *restype_attr(const res_type *t, const char *sn)

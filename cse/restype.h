@@ -24,6 +24,7 @@
 enum {
 	TY_ACP = 1, TY_AE = 2, TY_CNT = 3, TY_CIN = 4, TY_CB = 5, TY_GRP = 9,
 	TY_MGMTOBJ = 13, TY_NODE = 14, TY_CSR = 16, TY_SUB = 23,
+	TY_ANNC_OFFSET = 10000, /* announced variant: original ty + 10000 */
 };
 
 /* Value types checked by the generic validator. */
@@ -90,9 +91,18 @@ typedef struct res_type {
 	int (*on_update)(op_ctx *x);
 	/* Before the row of r is removed (r is being deleted, in a transaction). */
 	int (*on_delete)(cse *c, const res *r, const char *fr);
+	const struct res_type *annc_of; /* announced types: the original type */
 } res_type;
 
 const res_type *restype_get(int ty);
+/* Original (non-announced) types only. */
+const res_type *restype_get_original(int ty);
+/* The n-th <mgmtObj> specialization, or NULL past the last. */
+const res_type *restype_mgmtobj_nth(size_t n);
+/* res_annc.c: announced variants, built from the originals on first use. */
+const res_type *restype_annc_get(int ty);
+const res_type *restype_annc_by_root(const char *root);
+const res_type *restype_annc_of(const res_type *original);
 /* Type whose JSON root is `root` ("m2m:cnt"), or NULL. */
 const res_type *restype_by_root(const char *root);
 /* Definition of attribute sn for type t (common ones included), or NULL.
