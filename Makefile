@@ -105,6 +105,7 @@ clean:
 	rm -rf build build-san
 
 include mk/bench.mk
+include mk/tools.mk
 
 -include mk/fuzz.mk
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
