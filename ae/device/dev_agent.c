@@ -3,8 +3,11 @@
  *
  * Invariants (under a->mu):
  *   - busy is true from the moment an operation is accepted (or found
- *     pending at start) until its end is committed; cur_key names it (acn,
- *     or "<to>#<trigger>" for a reboot, which has no acn).
+ *     pending at start) until its end is committed (finish_locked clears it
+ *     in the same step that queues the report); cur_key names it (acn, or
+ *     "<to>#<trigger>" for a reboot, which has no acn). The worker runs at
+ *     most one operation: a job queued while it is still returning from the
+ *     previous one waits for its next loop.
  *   - st.has_pending is true exactly while an operation accepted by the
  *     worker has not been committed; the commit (finish_op) clears it,
  *     records last_acn, queues the report and writes the state in one step.
@@ -173,6 +176,10 @@ static void finish_locked(dev_agent *a, const dev_op *op, bool ok, const char *c
 		snprintf(a->st.last_acn, sizeof a->st.last_acn, "%s", op->acn);
 	a->st.has_pending = false;
 	memset(&a->st.pending, 0, sizeof a->st.pending);
+	/* free for the next operation before the report can reach the gateway,
+	 * which may answer it with the next Notify at once */
+	a->busy = false;
+	a->cur_key[0] = '\0';
 	save_locked(a);
 	pthread_cond_broadcast(&a->cv);
 }
@@ -604,8 +611,6 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&a->mu);
 			resume_op(a);
 			pthread_mutex_lock(&a->mu);
-			a->busy = false;
-			a->cur_key[0] = '\0';
 			continue;
 		}
 		if (a->ready && a->has_job) {
@@ -618,9 +623,9 @@ static void *worker_main(void *arg)
 				software_op(a, &op);
 			else
 				reboot_op(a, &op);
+			/* busy was cleared by the commit (finish_locked); an operation
+			 * left unfinished only by a stop keeps it set */
 			pthread_mutex_lock(&a->mu);
-			a->busy = false;
-			a->cur_key[0] = '\0';
 			continue;
 		}
 		pthread_cond_wait(&a->cv, &a->mu);
