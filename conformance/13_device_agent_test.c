@@ -1114,6 +1114,37 @@ static void test_kill9_mid_download(void **state)
 	assert_int_equal(agent_stop(), 0);
 }
 
+static void test_sigterm_mid_download(void **state)
+{
+	(void)state;
+	fresh();
+	assert_int_equal(agent_start(NULL), 0);
+	char aei[128];
+	snprintf(aei, sizeof aei, "%s", state_aei());
+	const char *url = gw_image("slow.bin", good_image, strlen(good_image), 4000, NULL, true);
+	size_t mark = gw_count();
+	harness_case("SIGTERM while the image downloads: prompt exit 0, operation kept");
+	assert_int_equal(notify(fw_sgn("fwr1/ud/1", url)), 2000);
+	json_t *b = gw_wait(mark, "GET", "/img/slow.bin", WAIT_MS, NULL, NULL, 0);
+	EXPECT_TRUE(b != NULL, NULL);
+	json_decref(b);
+	int64_t t0 = harness_now_ms();
+	assert_int_equal(agent_stop(), 0);
+	EXPECT_TRUE(harness_now_ms() - t0 < 3000, NULL);
+	expect_pending("fwr1/ud/1", "accepted");
+	EXPECT_TRUE(gw_matches(mark, "PUT", "/~" GW_CSI "/" FW_RI, -1) == 0, NULL);
+	harness_case("next start: reported interrupted");
+	mark = gw_count();
+	assert_int_equal(agent_start(NULL), 0);
+	json_t *mo = wait_report(mark, FW_RI, "m2m:fwr", aei);
+	assert_non_null(mo);
+	expect_status(mo, "uds", "fwr1/ud/1", 2);
+	EXPECT_STR(mo, "dc", "install-failed: interrupted");
+	json_decref(mo);
+	expect_running("A", "1.0.0");
+	assert_int_equal(agent_stop(), 0);
+}
+
 static void test_crash_after_confirm(void **state)
 {
 	(void)state;
@@ -1446,6 +1477,7 @@ int main(void)
 		HTEST(test_busy),
 		HTEST(test_crash_mid_install),
 		HTEST(test_kill9_mid_download),
+		HTEST(test_sigterm_mid_download),
 		HTEST(test_crash_after_confirm),
 		HTEST(test_report_retry),
 		HTEST(test_software_and_reboot),

@@ -136,6 +136,17 @@ static const char *res_dbg(const m2m_result *r)
 	return r->error[0] ? r->error : "";
 }
 
+/* What went wrong with a request, for logs: the transport error or the
+ * response status code and its debug text. */
+static const char *res_why(const m2m_result *r, int rc, char *buf, size_t n)
+{
+	if (rc != 0 || r->http_status == 0)
+		snprintf(buf, n, "%s", r->error[0] ? r->error : "no response");
+	else
+		snprintf(buf, n, "rsc %d%s%s", r->rsc, res_dbg(r)[0] ? ": " : "", res_dbg(r));
+	return buf;
+}
+
 /* A request that may be retried: no response, or a 5xxx. */
 static bool res_transient(const m2m_result *r, int rc)
 {
@@ -210,7 +221,8 @@ static int send_update(dev_agent *a, const char *aei, const char *to, const json
 	int rc = m2m_do(a->cl, M2M_OP_UPDATE, to, aei, -1, pc, NULL, &r);
 	int out = 0;
 	if (res_transient(&r, rc)) {
-		log_warn("update of %s not delivered (%s%d): will retry", to, rc ? r.error : "rsc ", rc ? 0 : r.rsc);
+		char why[400];
+		log_warn("update of %s not delivered (%s): will retry", to, res_why(&r, rc, why, sizeof why));
 		out = -1;
 	} else if (r.rsc == 2004 || r.rsc == 2000) {
 		log_info("update of %s delivered (%d)", to, r.rsc);
@@ -1030,8 +1042,9 @@ static int ae_create(dev_agent *a, const char *orig, const char *rn, char *aei, 
 	int out = REG_FATAL;
 	*rsc = r.rsc;
 	if (res_transient(&r, rc)) {
-		log_warn("registration at %s%s failed (%s%d); retrying", m2m_client_base_url(a->cl), a->cse_addr,
-		         rc ? r.error : "rsc ", rc ? 0 : r.rsc);
+		char why[400];
+		log_warn("registration at %s (to %s) failed (%s); retrying", m2m_client_base_url(a->cl), a->cse_addr,
+		         res_why(&r, rc, why, sizeof why));
 		out = REG_RETRY;
 	} else if (r.rsc == 2001) {
 		const char *id = json_string_value(json_object_get(json_object_get(r.body, "m2m:ae"), "aei"));
@@ -1060,7 +1073,8 @@ static int ae_get(dev_agent *a, const char *aei, json_t **ae, int *rsc)
 	*rsc = r.rsc;
 	*ae = NULL;
 	if (res_transient(&r, rc)) {
-		log_warn("retrieve of AE %s failed (%s%d); retrying", aei, rc ? r.error : "rsc ", rc ? 0 : r.rsc);
+		char why[400];
+		log_warn("retrieve of AE %s failed (%s); retrying", aei, res_why(&r, rc, why, sizeof why));
 		out = REG_RETRY;
 	} else if (r.rsc == 2000 && json_is_object(json_object_get(r.body, "m2m:ae"))) {
 		*ae = json_incref(json_object_get(r.body, "m2m:ae"));
