@@ -9,12 +9,13 @@
  *     most one operation: a job queued while it is still returning from the
  *     previous one waits for its next loop.
  *   - st.has_pending is true exactly while an operation accepted by the
- *     worker has not been committed; the commit (finish_op) clears it,
+ *     worker has not been committed; the commit (finish_locked) clears it,
  *     records last_acn, queues the report and writes the state in one step.
  *   - the running slot changes only at the confirm step of a firmware
  *     update, and only to a slot whose image passed the health check.
- *   - the file of the running slot is never written; downloads go to
- *     "<inactive slot>.part" and are renamed over the inactive slot.
+ *   - the file of the running slot is never written (except by a factory
+ *     reset, which rewrites slot A and makes it the running one); downloads
+ *     go to "<inactive slot>.part" and are renamed over the inactive slot.
  */
 #include "ae/device/dev_agent.h"
 
@@ -166,9 +167,10 @@ static void crash_hook(dev_agent *a, int phase)
 
 /* ---- reports ------------------------------------------------------------- */
 
-/* Commit the end of the operation in st.pending (or of op when it never
- * became pending): its report, follow-up updates, last_acn, one write.
- * Takes ownership of followups' pc (NULL-terminated arrays may be NULL). */
+/* Commit the end of op (the pending one, or one that never became
+ * pending): queue its report, record last_acn, clear the pending operation
+ * and the busy mark, write the state. Follow-up updates queued right after,
+ * under the same lock hold, go out after the report. */
 static void finish_locked(dev_agent *a, const dev_op *op, bool ok, const char *code, const char *text,
                           const char *vr)
 {
@@ -290,7 +292,7 @@ static void *reporter_main(void *arg)
 static void reboot_locked(dev_agent *a, int trial)
 {
 	dev_state fresh;
-	char err[512], vr[DEV_MAX_VERSION + 1], why[200];
+	char err[512] = "state file missing", vr[DEV_MAX_VERSION + 1], why[200];
 	if (dev_state_load(&fresh, a->cfg->state_dir, err, sizeof err) == 1) {
 		for (size_t i = 0; i < a->st.nout; i++)
 			if (!a->st.outbox[i].persist)
@@ -543,14 +545,16 @@ static void reboot_op(dev_agent *a, dev_op *op)
 		pthread_mutex_unlock(&a->mu);
 		return;
 	}
-	/* factory reset: the configured initial state, the same AE-ID */
+	/* factory reset: the configured initial state, the same AE-ID. Order:
+	 * the factory image into slot A (atomic), then the state (the commit),
+	 * then the files nothing refers to any more. A crash before the commit
+	 * leaves the old state, reported interrupted at the next start (slot A
+	 * then holds the factory image; the start-up check follows the image). */
 	char aei[DEV_MAX_AEI + 1], path[DEV_PATH_MAX];
+	char gone[DEV_MAX_SW][DEV_MAX_TOKEN + 1];
+	size_t ngone = 0;
 	snprintf(aei, sizeof aei, "%s", a->st.aei);
 	log_info("reboot %s: factory reset", op->to);
-	for (size_t i = 0; i < a->st.nsw; i++)
-		if (pkg_path(a, a->st.sw[i].name, path, sizeof path) == 0)
-			unlink(path);
-	unlink(a->slot_path[1]);
 	if (dev_image_write_factory(a->slot_path[0], a->cfg->fw_name, a->cfg->fw_version) != 0) {
 		char why[200];
 		snprintf(why, sizeof why, "cannot rewrite the factory image: %s", strerror(errno));
@@ -558,6 +562,8 @@ static void reboot_op(dev_agent *a, dev_op *op)
 		pthread_mutex_unlock(&a->mu);
 		return;
 	}
+	for (size_t i = 0; i < a->st.nsw; i++)
+		snprintf(gone[ngone++], sizeof gone[0], "%s", a->st.sw[i].name);
 	/* keep what must outlive the reset: undelivered updates, the operation */
 	dev_state old = a->st;
 	memset(&a->st, 0, sizeof a->st);
@@ -576,6 +582,10 @@ static void reboot_op(dev_agent *a, dev_op *op)
 		followup_locked(a, rn, "m2m:swr", json_pack("{s:s}", "vr", a->st.sw[i].vr));
 	}
 	save_locked(a);
+	unlink(a->slot_path[1]);
+	for (size_t i = 0; i < ngone; i++)
+		if (pkg_path(a, gone[i], path, sizeof path) == 0)
+			unlink(path);
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -823,7 +833,6 @@ static int server_start(dev_agent *a)
 {
 	const dev_config *c = a->cfg;
 	struct sockaddr_storage ss;
-	socklen_t sl;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	memset(&ss, 0, sizeof ss);
 	bool v6 = strchr(c->listen_addr, ':') != NULL;
@@ -833,7 +842,6 @@ static int server_start(dev_agent *a)
 		s6->sin6_port = htons((uint16_t)c->listen_port);
 		if (inet_pton(AF_INET6, c->listen_addr, &s6->sin6_addr) != 1)
 			return -1;
-		sl = sizeof *s6;
 		flags |= MHD_USE_IPv6;
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -841,9 +849,7 @@ static int server_start(dev_agent *a)
 		s4->sin_port = htons((uint16_t)c->listen_port);
 		if (inet_pton(AF_INET, c->listen_addr, &s4->sin_addr) != 1)
 			return -1;
-		sl = sizeof *s4;
 	}
-	(void)sl;
 	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR,
 	                          (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 	                          MHD_OPTION_CONNECTION_LIMIT, DEV_NOTIFY_CONN_LIMIT,
@@ -893,11 +899,16 @@ static int state_init(dev_agent *a)
 		log_info("factory state: slot A firmware %s, %zu software package(s)", c->fw_version, a->st.nsw);
 	}
 	a->st.boots++;
-	if (dev_image_check_file(a->slot_path[a->st.running], vr, sizeof vr, why, sizeof why) != 0)
+	dev_slot *run = &a->st.slot[a->st.running];
+	if (dev_image_check_file(a->slot_path[a->st.running], vr, sizeof vr, why, sizeof why) != 0) {
 		log_error("running slot %s does not parse: %s", dev_slot_name(a->st.running), why);
-	else if (strcmp(vr, a->st.slot[a->st.running].vr) != 0)
-		log_warn("running slot %s holds %s, the state says %s", dev_slot_name(a->st.running), vr,
-		         a->st.slot[a->st.running].vr);
+	} else if (strcmp(vr, run->vr) != 0) {
+		/* the image is what runs (a factory reset interrupted after its
+		 * image write, say) */
+		log_warn("running slot %s holds %s, the state said %s; following the image",
+		         dev_slot_name(a->st.running), vr, run->vr);
+		snprintf(run->vr, sizeof run->vr, "%s", vr);
+	}
 	log_info("boot %lu: running slot %s, firmware %s; AE-ID %s", a->st.boots,
 	         dev_slot_name(a->st.running), a->st.slot[a->st.running].vr,
 	         a->st.aei[0] ? a->st.aei : "(not registered yet)");
