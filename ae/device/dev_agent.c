@@ -735,12 +735,17 @@ static void notify_op(dev_agent *a, dev_op *op)
 	} else if (a->busy) {
 		char text[DEV_MAX_ADDR + 64];
 		snprintf(text, sizeof text, "another operation is in process (%s)", a->cur_key);
-		json_t *pc = dev_report_pc(op, false, "busy", text, NULL);
 		log_warn("notify: %s %s %s refused: busy with %s", op_kind_name(op->kind), op->trigger, key,
 		         a->cur_key);
-		if (pc && dev_outbox_push(&a->st, op->to, pc, false))
-			log_warn("outbox full: the oldest undelivered update was dropped");
-		pthread_cond_broadcast(&a->cv);
+		if (a->st.nout >= DEV_MAX_OUTBOX) {
+			/* never evict a real report for a busy one */
+			log_warn("outbox full: the busy report of %s is not sent", key);
+		} else {
+			json_t *pc = dev_report_pc(op, false, "busy", text, NULL);
+			if (pc)
+				dev_outbox_push(&a->st, op->to, pc, false);
+			pthread_cond_broadcast(&a->cv);
+		}
 	} else {
 		log_info("notify: %s %s %s accepted (report to %s)", op_kind_name(op->kind), op->trigger, key,
 		         op->to);
