@@ -128,7 +128,7 @@ static json_t *body_root(json_t *body, const char **root)
 static int ty_of(const char *ctype)
 {
 	const char *t = ctype ? strstr(ctype, "ty=") : NULL;
-	return t ? atoi(t + 3) : -1;
+	return t ? (int)strtol(t + 3, NULL, 10) : -1;
 }
 
 /* Answer a oneM2M request as the gateway would; called with G.mu held. */
