@@ -1,5 +1,6 @@
 # Hearth - a oneM2M CSE.  `make` builds everything into build/.
 #   make run          build and start an IN-CSE on 127.0.0.1:8080 (db under var/)
+#   build/hearth-device   the simulated device agent (see README "Device agent")
 #   make test         build and run every test (unit + conformance)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make WERROR=1     warnings are errors (CI)
@@ -43,10 +44,17 @@ CONF_LIB_SRC := $(wildcard conformance/lib/*.c)
 CONF_LIB_OBJ := $(CONF_LIB_SRC:%.c=$(B)/obj/%.o)
 CONF_SRC := $(wildcard conformance/*_test.c)
 CONF_BIN := $(CONF_SRC:conformance/%.c=$(B)/conformance/%)
+# hearth-device (ae/device/): the simulated device agent; it also needs
+# OpenSSL's libcrypto (SHA-256 of firmware images).
+DEVICE_PKGS := libmicrohttpd jansson libcurl inih libcrypto
+DEVICE_CFLAGS := $(shell pkg-config --cflags libcrypto 2>/dev/null)
+DEVICE_LIBS := $(shell pkg-config --libs $(DEVICE_PKGS) 2>/dev/null) -lpthread
+DEVICE_SRC := $(filter-out ae/device/hearth_device_main.c,$(wildcard ae/device/*.c))
+DEVICE_OBJ := $(DEVICE_SRC:%.c=$(B)/obj/%.o)
 
 .PHONY: all deps run test unit conformance clean
 .SECONDARY:
-all: $(B)/hearth-cse $(UNIT_BIN) $(CONF_BIN)
+all: $(B)/hearth-cse $(B)/hearth-device $(UNIT_BIN) $(CONF_BIN)
 
 deps:
 	@sh tools/deps.sh
@@ -63,6 +71,19 @@ $(B)/libhearthclient.a: $(CLIENT_OBJ)
 
 $(B)/hearth-cse: $(B)/obj/cse/hearth_cse_main.o $(B)/libhearth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+
+$(B)/obj/ae/device/%.o: CFLAGS += $(DEVICE_CFLAGS)
+
+$(B)/libhearthdevice.a: $(DEVICE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+# log.o is the only piece of the CSE the agent uses
+$(B)/hearth-device: $(B)/obj/ae/device/hearth_device_main.o $(B)/libhearthdevice.a $(B)/libhearthclient.a $(B)/obj/cse/log.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEVICE_LIBS)
+
+$(B)/tests/device_test: $(B)/obj/tests/unit/device_test.o $(B)/libhearthdevice.a $(B)/obj/cse/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEVICE_LIBS) $(CMOCKA_LIBS)
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libhearth.a
 	@mkdir -p $(dir $@)
@@ -92,7 +113,10 @@ run: deps $(B)/hearth-cse
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(B)
 
-conformance: $(B)/hearth-cse $(CONF_BIN)
+# 13_device_agent computes SHA-256 of the images it serves
+$(B)/conformance/13_device_agent_test: LDLIBS += $(shell pkg-config --libs libcrypto 2>/dev/null)
+
+conformance: $(B)/hearth-cse $(B)/hearth-device $(CONF_BIN)
 	@sh conformance/run.sh $(B)
 
 test: deps
