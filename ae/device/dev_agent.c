@@ -1170,10 +1170,35 @@ done:
 /* Create rn of type ty under parent; on 4105 update it with upd (may be
  * NULL: nothing to update). create/upd are stolen. Returns the final rsc,
  * 0 when no response. */
+/* With --announce-to: at and the announced attributes (aa) of each type, so
+   that the operator sees versions and operation states at its IN-CSE. */
+static void annc_decorate(const dev_agent *a, const char *root, json_t *o)
+{
+	const char *to = a->cfg->announce_to;
+	if (!o || !to || !*to)
+		return;
+	char csi[DEV_MAX_ADDR];
+	snprintf(csi, sizeof csi, "/%s", to);
+	json_t *aa = NULL;
+	if (strcmp(root, "m2m:dvi") == 0)
+		aa = json_pack("[sssssss]", "dlb", "man", "mod", "dty", "hwv", "fwv", "swv");
+	else if (strcmp(root, "m2m:fwr") == 0)
+		aa = json_pack("[sssss]", "vr", "fwn", "url", "ud", "uds");
+	else if (strcmp(root, "m2m:swr") == 0)
+		aa = json_pack("[ssss]", "vr", "swn", "ins", "acts");
+	else if (strcmp(root, "m2m:nod") == 0)
+		aa = json_pack("[s]", "hael");
+	json_object_set_new(o, "at", json_pack("[s]", csi));
+	if (aa)
+		json_object_set_new(o, "aa", aa);
+}
+
 static int create_or_update(dev_agent *a, const char *aei, const char *parent, const char *rn, int ty,
                             const char *root, json_t *create, json_t *upd)
 {
 	m2m_result r;
+	annc_decorate(a, root, create);
+	annc_decorate(a, root, upd);
 	json_object_set_new(create, "rn", json_string(rn));
 	json_t *pc = json_pack("{s:o}", root, create);
 	int rc = m2m_do(a->cl, M2M_OP_CREATE, parent, aei, ty, pc, NULL, &r);

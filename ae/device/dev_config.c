@@ -50,7 +50,7 @@ enum {
 	O_CSE_URL, O_CSE_ID, O_CSE_RN, O_ORIG, O_AE_NAME, O_APP_ID,
 	O_LISTEN_ADDR, O_LISTEN_PORT, O_POA,
 	O_MAN, O_MOD, O_SERIAL, O_HWV, O_DTY, O_DLB, O_FWV, O_FWN, O_SWV, O_SOFTWARE,
-	O_NODE, O_STATE_DIR, O_MAX_IMAGE, O_DL_TIMEOUT, O_LOG_LEVEL, O_CRASH, O_COUNT
+	O_NODE, O_STATE_DIR, O_MAX_IMAGE, O_DL_TIMEOUT, O_LOG_LEVEL, O_CRASH, O_ANNC, O_COUNT
 };
 
 typedef struct opt {
@@ -115,6 +115,9 @@ static const opt opt_tab[O_COUNT] = {
 	[O_CRASH] = { "test", "crash-after", "test-crash-after", K_CRASH, OFF(crash_after), 0, 0,
 		"none|download|install|confirm",
 		"testing only: kill the agent with SIGKILL right after that firmware-update phase", NULL },
+	[O_ANNC] = { "device", "announce-to", "announce-to", K_ID, OFF(announce_to), 0, 0, "CSE-ID",
+		"announce the <node> and its mgmtObjs to this CSE (the operator's IN-CSE), with the "
+		"versions and states as announced attributes; empty: no announcement", NULL },
 };
 
 static const char *const ini_sections[] = { "cse", "notify", "device", "test" };
@@ -367,7 +370,7 @@ static int opt_apply(dev_config *c, int idx, const char *val, const char *name, 
 	if (!val)
 		val = "";
 	if (kind_is_str(o->kind)) {
-		const char *p = (o->kind == K_ID && idx == O_CSE_ID && val[0] == '/') ? val + 1 : val;
+		const char *p = (o->kind == K_ID && (idx == O_CSE_ID || idx == O_ANNC) && val[0] == '/') ? val + 1 : val;
 		why = check_str(o->kind, p);
 		if (why)
 			goto bad;
@@ -478,6 +481,7 @@ void dev_config_init(dev_config *cfg)
 	cfg->fw_version = strdup("1.0.0");
 	cfg->sw_version = strdup(HEARTH_VERSION);
 	cfg->software = strdup("");
+	cfg->announce_to = strdup("");
 	cfg->state_dir = strdup("var/device");
 	cfg->max_image = 16L * 1024 * 1024;
 	cfg->download_timeout = 60;

@@ -60,6 +60,7 @@ typedef struct dev_config {
 	int download_timeout; /* seconds */
 	int log_level;
 	int crash_after;     /* enum dev_crash */
+	char *announce_to;   /* CSE-ID without '/', "" = none */
 	/* derived */
 	dev_package packages[DEV_MAX_PACKAGES];
 	size_t npackages;
