@@ -40,6 +40,7 @@ typedef struct cse_config {
 	char *http_tls_ca;   /* PEM file of the client-certificate CA(s); "" = none */
 	int http_tls_client_auth; /* 0 none, 1 required (needs http_tls_ca) */
 	char *http_tls_originators; /* "CNpat=ORIGpat,..."; "" = the CN itself */
+	long mgmt_timeout_s; /* management operation without report -> failure "timeout"; default 300 */
 	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 
