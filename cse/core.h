@@ -111,6 +111,11 @@ void notify_discard(cse *c);
 /* Position in the pending list, and dropping what came after it. */
 void *notify_mark(cse *c);
 void notify_truncate(cse *c, void *mark);
+/* Run run(c, arg) when the batch holding the current request commits, or
+   drop(arg) when the request or its batch rolls back (drop may be NULL).
+   Called under the lock, on the request path; run is called from the
+   commit, still under the lock, so it must only hand work over. */
+void notify_after_commit(cse *c, void (*run)(cse *, void *), void *arg, void (*drop)(void *));
 /* Send the deletion notification of a subscription being deleted. */
 void notify_sub_deleted(cse *c, const res *sub);
 /* Verification request for a new subscription; returns 0 or an rsc. */
