@@ -23,6 +23,7 @@
 #include "rsc.h"
 #include "util.h"
 #include "../bindings/transport.h"
+#include "../mgmtobj/mgmtobj.h"
 
 /* ---------- helpers ---------- */
 
@@ -41,7 +42,7 @@ json_t *core_attrs_public(const res *r)
    from it in place: for a resource the caller owns and will not store. */
 static json_t *repr_take(res *r)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	for (;;) {
 		const char *hidden = NULL, *k;
 		json_t *v;
@@ -59,7 +60,7 @@ static json_t *repr_take(res *r)
 
 json_t *core_repr(const res *r)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	json_t *o = json_object();
 	json_object_set_new(o, t ? t->root : "m2m:unknown", core_attrs_public(r));
 	return o;
@@ -569,7 +570,7 @@ static void add_children_inline(cse *c, const m2m_request *req, const res *r, js
 	if (visible_children(c, req, r, f, &ch) != 0)
 		return;
 	for (size_t i = 0; i < ch.n; i++) {
-		const res_type *t = restype_get(ch.v[i]->ty);
+		const res_type *t = restype_of(ch.v[i]);
 		if (!t)
 			continue;
 		json_t *arr = json_object_get(into, t->root);
@@ -587,7 +588,7 @@ static void add_children_inline(cse *c, const m2m_request *req, const res *r, js
 static json_t *content_for_rcn(cse *c, const m2m_request *req, const res *r, int rcn,
                                const m2m_filter *f)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	json_t *a, *o;
 	switch (rcn) {
 	case 1:
@@ -807,6 +808,11 @@ static int op_create(op_ctx *x, target *tg)
 	if (tg->vr == VR_LA || tg->vr == VR_OL)
 		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "create is not allowed on latest/oldest");
 	x->t = restype_get(req->ty);
+	if (req->ty == TY_MGMTOBJ) { /* the specialization, by the content's root */
+		int prc = mgmtobj_pick(req->pc, &x->t, rsp);
+		if (prc)
+			return prc;
+	}
 	if (!x->t)
 		return known_spec_type(req->ty)
 			? m2m_error(rsp, RSC_NOT_IMPLEMENTED, "resource type %d is not supported", req->ty)
@@ -817,7 +823,7 @@ static int op_create(op_ctx *x, target *tg)
 	if (rc)
 		return rc;
 	if (req->ty == TY_SUB) {
-		const res_type *pt = restype_get(parent->ty);
+		const res_type *pt = restype_of(parent);
 		if (!pt || !pt->subscribable)
 			return m2m_error(rsp, RSC_TARGET_NOT_SUBSCRIBABLE, "resources of type %d cannot be subscribed to",
 			                 parent->ty);
@@ -994,7 +1000,7 @@ fail:
 
 static int partial(op_ctx *x, const res *r, json_t *names)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	json_t *o = json_object();
 	size_t i;
 	json_t *n;
@@ -1288,7 +1294,7 @@ static int op_update(op_ctx *x, target *tg)
 	if (tg->vr != VR_NONE)
 		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "update is not allowed on latest/oldest");
 	res *r = tg->r;
-	x->t = restype_get(r->ty);
+	x->t = restype_of(r);
 	if (!x->t)
 		return m2m_error(rsp, RSC_NOT_IMPLEMENTED, "resource type %d is not supported", r->ty);
 	if (x->t->no_update)
@@ -1395,7 +1401,7 @@ int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent)
 		}
 	}
 	collect_free(&sub);
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	if (r->ty == TY_SUB)
 		notify_sub_deleted(c, r);
 	if (t && t->on_delete && t->on_delete(c, r, fr) != 0)
@@ -1431,7 +1437,7 @@ static int op_delete(op_ctx *x, target *tg)
 		tg->r = r = ci;
 		tg->vr = VR_NONE;
 	}
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	if (!t || t->no_delete)
 		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "resource %s cannot be deleted", r->path);
 	int rcn = req->rcn >= 0 ? req->rcn : 0;
@@ -1564,7 +1570,7 @@ const cse_config *cse_cfg(const cse *c)
 
 /* ---------- lifecycle ---------- */
 
-static const int srt_list[] = { TY_ACP, TY_AE, TY_CNT, TY_CIN, TY_CB, TY_GRP, TY_CSR, TY_SUB };
+static const int srt_list[] = { TY_ACP, TY_AE, TY_CNT, TY_CIN, TY_CB, TY_GRP, TY_MGMTOBJ, TY_NODE, TY_CSR, TY_SUB };
 
 static int ensure_cse_base(cse *c)
 {

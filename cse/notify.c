@@ -403,7 +403,7 @@ void notify_event(cse *c, const res *subject, int net, const res *child, const j
 		if (nct == 3) {
 			rep = json_pack("{s:s}", "m2m:uri", about->ri);
 		} else if (nct == 2 && net == 1 && changed) {
-			const res_type *t = restype_get(about->ty);
+			const res_type *t = restype_of(about);
 			rep = json_pack("{s:O}", t ? t->root : "m2m:unknown", changed);
 		} else {
 			rep = core_repr(about);
