@@ -20,6 +20,7 @@
 #include "store.h"
 
 typedef struct notifier notifier;
+typedef struct mgmt mgmt;
 
 #define BATCH_RING 256 /* outcomes of recent batches, by id; far more than in flight */
 
@@ -45,6 +46,7 @@ struct cse {
 	char csi[160];        /* "/id-in" */
 	char cb_ri[128];      /* CSEBase ri (= CSE-ID without '/') */
 	notifier *nt;
+	mgmt *mg;              /* management operations (mgmtobj/mgmt.c) */
 	pthread_t reaper;
 	pthread_mutex_t reaper_mx;
 	pthread_cond_t reaper_cv;

@@ -1718,6 +1718,8 @@ int cse_open(cse **out, const cse_config *cfg)
 		goto fail;
 	if (notifier_start(&c->nt, c, 4) != 0)
 		goto fail;
+	if (mgmt_start(c) != 0)
+		goto fail;
 	if (pthread_create(&c->flusher, NULL, flusher_main, c) != 0)
 		goto fail;
 	c->flusher_started = true;
@@ -1736,6 +1738,7 @@ void cse_close(cse **cp)
 	if (!cp || !*cp)
 		return;
 	cse *c = *cp;
+	mgmt_stop(c); /* its workers write through the pipeline */
 	pthread_mutex_lock(&c->reaper_mx);
 	c->stopping = true;
 	pthread_cond_broadcast(&c->reaper_cv);

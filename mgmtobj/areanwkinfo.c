@@ -13,5 +13,5 @@ const res_type rt_ani = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = ani_attrs, .nattrs = sizeof(ani_attrs) / sizeof(ani_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

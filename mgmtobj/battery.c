@@ -13,5 +13,5 @@ const res_type rt_bat = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = bat_attrs, .nattrs = sizeof(bat_attrs) / sizeof(bat_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

@@ -18,5 +18,5 @@ const res_type rt_dvc = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = dvc_attrs, .nattrs = sizeof(dvc_attrs) / sizeof(dvc_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

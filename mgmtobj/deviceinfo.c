@@ -30,5 +30,5 @@ const res_type rt_dvi = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = dvi_attrs, .nattrs = sizeof(dvi_attrs) / sizeof(dvi_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

@@ -17,5 +17,5 @@ const res_type rt_evl = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = evl_attrs, .nattrs = sizeof(evl_attrs) / sizeof(evl_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

@@ -21,5 +21,5 @@ const res_type rt_fwr = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = fwr_attrs, .nattrs = sizeof(fwr_attrs) / sizeof(fwr_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true, .triggers = fwr_triggers,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

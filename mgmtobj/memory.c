@@ -12,5 +12,5 @@ const res_type rt_mem = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = mem_attrs, .nattrs = sizeof(mem_attrs) / sizeof(mem_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

@@ -17,5 +17,5 @@ const res_type rt_rbo = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = rbo_attrs, .nattrs = sizeof(rbo_attrs) / sizeof(rbo_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true, .triggers = rbo_triggers,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };

@@ -27,5 +27,5 @@ const res_type rt_swr = {
 	.common = MGMTOBJ_COMMON,
 	.attrs = swr_attrs, .nattrs = sizeof(swr_attrs) / sizeof(swr_attrs[0]),
 	.parents = mgmtobj_parents, .subscribable = true, .triggers = swr_triggers,
-	.on_create = mgmtobj_on_create,
+	.on_create = mgmtobj_on_create, .on_update = mgmt_on_update,
 };
