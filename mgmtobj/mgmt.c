@@ -353,9 +353,11 @@ int mgmt_report(cse *c, const char *acn, bool ok, const char *code, const char *
 	cse_handle(c, &req, &rsp);
 	tls_ending = NULL;
 	int rc = rsp.rsc == RSC_UPDATED ? 0 : rsp.rsc;
-	if (rc)
-		log_warn("management operation %s: its end (%s) could not be written: %d %s", acn, dc, rsp.rsc,
-		         json_string_value(json_object_get(rsp.pc, "m2m:dbg")) ? json_string_value(json_object_get(rsp.pc, "m2m:dbg")) : "");
+	const char *why = json_string_value(json_object_get(rsp.pc, "m2m:dbg"));
+	if (rc == RSC_NOT_FOUND) /* deleted meanwhile, with its node perhaps */
+		log_info("management operation %s ended with its mgmtObj %s", acn, mo_ri);
+	else if (rc)
+		log_warn("management operation %s: its end (%s) could not be written: %d %s", acn, dc, rc, why ? why : "");
 	else
 		log_info("management operation %s ended: %s", acn, dc);
 	m2m_request_clear(&req);

@@ -541,9 +541,11 @@ static void test_timeout(void **state)
 static void test_in_process_at_start(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/hearth-mgmt-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s/hearth-mgmt-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
 	assert_non_null(mkdtemp(dir));
-	char db[128];
+	char db[320];
 	snprintf(db, sizeof(db), "%s/h.db", dir);
 	cse_config c2;
 	config_init(&c2);
@@ -576,7 +578,7 @@ static void test_in_process_at_start(void **state)
 	json_decref(a);
 	cse_close(&k);
 	config_clear(&c2);
-	char path[160];
+	char path[352];
 	static const char *const files[] = { "h.db", "h.db-wal", "h.db-shm" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
