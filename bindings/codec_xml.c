@@ -257,7 +257,7 @@ static const xtype rrl_t = XT(rrl_f);
 static const xfield rce_f[] = { { "uri", XK_STR, 0, NULL } }; /* after the resource */
 static const xtype rce_t = XT(rce_f);
 
-/* mgmtObj actionStatus (uds, ins, acts) */
+/* mgmtObj actionStatus (uds, ins, acts, cas) */
 static const xfield acts_f[] = { { "acn", XK_STR, 0, NULL }, { "sus", XK_INT, 0, NULL } };
 static const xtype acts_t = XT(acts_f);
 
@@ -268,6 +268,7 @@ static const xfield global_f[] = {
 	{ "ch", XK_REF, 1, NULL }, { "rrf", XK_REF, 1, NULL },
 	{ "con", XK_TEXT, 0, NULL }, { "conr", XK_TEXT, 0, NULL },
 	{ "uds", XK_OBJ, 0, &acts_t }, { "ins", XK_OBJ, 0, &acts_t }, { "acts", XK_OBJ, 0, &acts_t },
+	{ "cas", XK_OBJ, 0, &acts_t },
 	{ "nev", XK_OBJ, 0, &nev_t },
 };
 static const xtype global_t = XT(global_f);

@@ -5,9 +5,10 @@
 # Passes (HEARTH_PASSES, default "http:json http:xml mqtt:json"), each
 # exported to the harness as HEARTH_BINDING / HEARTH_FORMAT:
 #   http:json  every binary (the historical run);
-#   http:xml   the groups 01-06 (registration ... ACP), content as XML;
-#   mqtt:json  the groups 01-06 over a private mosquitto; skipped (with a
-#              message) when mosquitto is not installed.
+#   http:xml   the groups 01-06 (registration ... ACP) and 13 (device
+#              management), content as XML;
+#   mqtt:json  the groups 01-06 and 13 over a private mosquitto; skipped
+#              (with a message) when mosquitto is not installed.
 # mqtt:xml is not run: the CSE serves json topics only.
 # Each binary runs under `timeout 300`. With HEARTH_URL set the binaries
 # talk to that CSE; otherwise each starts its own daemon (HEARTH_BIN,
@@ -46,7 +47,7 @@ for pass in $passes; do
 	label="$binding+$format"
 	case "$pass" in
 	http:json) groups="[0-9]*" ;;
-	http:xml | mqtt:json) groups="0[1-6]_*" ;;
+	http:xml | mqtt:json) groups="0[1-6]_* 13_*" ;;
 	mqtt:xml)
 		echo "==== pass $label: skipped (the CSE serves json topics only)"
 		summaries="$summaries
@@ -66,7 +67,7 @@ pass $label: skipped (mosquitto is not installed)"
 	fi
 	p_ok=0
 	p_bad=0
-	for t in "$dir"/$groups; do
+	for t in $(for g in $groups; do echo "$dir"/$g; done); do
 		case "$t" in *_test) ;; *) continue ;; esac
 		[ -x "$t" ] || continue
 		name=$(basename "$t")

@@ -9,7 +9,8 @@
  *   - acpi absent or empty: the default policy, only the creator (R4: also
  *     the custodian cstn) may act.
  * The admin originator may do everything. A registered AE or CSE may
- * retrieve the CSEBase when it has no acpi of its own.
+ * retrieve the CSEBase, and create a <node> under it, when the CSEBase
+ * has no acpi of its own.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -268,7 +269,7 @@ bool acp_permitted(cse *c, const m2m_request *req, const res *r, unsigned op, in
 		return true;
 	if (r->ty == TY_ACP)
 		return rules_permit(c, req, json_object_get(r->a, "pvs"), op, cty) || is_creator(c, req, r);
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	if (t && !(t->common & RA_ACPI)) {
 		/* governed by the parent */
 		res *p = NULL;
@@ -283,7 +284,9 @@ bool acp_permitted(cse *c, const m2m_request *req, const res *r, unsigned op, in
 		return policies_permit(c, req, acpi, "pv", op, cty);
 	if (is_creator(c, req, r))
 		return true;
-	if (r->ty == TY_CB && op == ACOP_RETRIEVE && req->fr) {
+	/* a registered AE or CSE may read the CSEBase and create the <node>
+	   that describes its device there */
+	if (r->ty == TY_CB && req->fr && (op == ACOP_RETRIEVE || (op == ACOP_CREATE && cty == TY_NODE))) {
 		const char *fr = req->fr;
 		res *reg = NULL;
 		if (fr[0] == '/' && fr[1] && fr[1] != '/' && !strchr(fr + 1, '/')) {

@@ -54,12 +54,12 @@ static const char *const *ma_of(int ty)
 {
 	static const char *const ae[] = { "api", "aei", NULL };
 	static const char *const node[] = { "ni", NULL };
-	static const char *const mgmt[] = { "mgd", NULL };
+	static const char *const mo[] = { "mgd", NULL };
 	static const char *const none[] = { NULL };
 	switch (ty) {
 	case TY_AE: return ae;
 	case TY_NODE: return node;
-	case TY_MGMTOBJ: return mgmt;
+	case TY_MGMTOBJ: return mo;
 	default: return none;
 	}
 }

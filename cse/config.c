@@ -36,6 +36,8 @@
 #define CFG_MAX_MNI 1000000000L
 #define CFG_MAX_THREADS 64L
 #define CFG_MAX_CONN 100000L
+#define CFG_MGMT_TIMEOUT_S 300L     /* a management operation without report fails */
+#define CFG_MAX_MGMT_TIMEOUT_S 604800L /* one week */
 #define CFG_MAX_SPID 253u           /* DNS name */
 #define CFG_MAX_TEXT 4096u          /* paths, URLs, pattern lists */
 #define CFG_SHOW_MAX 64u            /* value bytes quoted in an error */
@@ -68,7 +70,7 @@ enum {
 	O_MAX_MNI, O_ALLOWED_AE, O_POA, O_HTTP_ADDR, O_HTTP_PORT, O_HTTP_THREADS,
 	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_MQTT_HOST, O_MQTT_PORT, O_MQTT_USER, O_MQTT_PASS,
 	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_CLIENT_AUTH,
-	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_COUNT
+	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT, O_COUNT
 };
 
 typedef struct opt {
@@ -152,6 +154,10 @@ static const opt opt_tab[O_COUNT] = {
 	[O_REG_CHECK] = { "registrar", "check-interval", "registrar-check", K_INT, OFF(registrar_check_s),
 		1, 86400, "SECONDS", "how often the link to the registrar and to registered CSEs is checked",
 		NULL },
+	[O_MGMT_TIMEOUT] = { "mgmt", "timeout", "mgmt-timeout", K_LONG, OFF(mgmt_timeout_s), 1,
+		CFG_MAX_MGMT_TIMEOUT_S, "SECONDS",
+		"a device-management operation without a report by then fails with reason timeout (1..604800)",
+		NULL },
 };
 
 static const char *const cauth_names[] = { [0] = "none", [1] = "required" };
@@ -170,7 +176,7 @@ static const char *const type_rns[] = {
 	[CSE_TYPE_IN] = "cse-in", [CSE_TYPE_MN] = "cse-mn", [CSE_TYPE_ASN] = "cse-asn",
 };
 
-static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar" };
+static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar", "mgmt" };
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -521,6 +527,7 @@ void config_init(cse_config *cfg)
 	cfg->registrar_id = strdup("id-in");
 	cfg->registrar_rn = strdup("cse-in");
 	cfg->registrar_check_s = 30;
+	cfg->mgmt_timeout_s = CFG_MGMT_TIMEOUT_S;
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
 
@@ -945,7 +952,7 @@ void config_usage(const char *prog)
 	       "      --version\n"
 	       "        print the version (%s) and exit\n"
 	       "\n"
-	       "INI file: sections [cse], [http], [store] and [mqtt] holding\n"
+	       "INI file: sections [cse], [http], [store], [mqtt] and [mgmt] holding\n"
 	       "'key = value' lines; lines starting with ';' or '#' are comments, as is\n"
 	       "';' after a blank. An unknown section or key, a key given twice or a bad\n"
 	       "value is an error naming the file and line.\n"
@@ -962,6 +969,8 @@ void config_usage(const char *prog)
 	       "  [mqtt]\n"
 	       "  host = 127.0.0.1\n"
 	       "  port = 1883\n"
+	       "  [mgmt]\n"
+	       "  timeout = 600\n"
 	       "\n"
 	       "Exit status: 0 after a clean shutdown (SIGINT, SIGTERM) or --help;\n"
 	       "1 when the CSE cannot start; 2 for a configuration error.\n",

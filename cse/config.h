@@ -44,6 +44,7 @@ typedef struct cse_config {
 	char *registrar_id;  /* registrar's CSE-ID without '/'; default "id-in" */
 	char *registrar_rn;  /* registrar's CSEBase name; default "cse-in" */
 	int registrar_check_s; /* link check period, seconds; default 30 */
+	long mgmt_timeout_s; /* management operation without report -> failure "timeout"; default 300 */
 	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 

@@ -20,6 +20,7 @@
 #include "store.h"
 
 typedef struct notifier notifier;
+typedef struct mgmt mgmt;
 
 #define BATCH_RING 256 /* outcomes of recent batches, by id; far more than in flight */
 
@@ -47,6 +48,7 @@ struct cse {
 	notifier *nt;
 	struct cse_link *link; /* registrar and peers (link.c) */
 	struct announcer *ann; /* announced copies (announce.c) */
+	mgmt *mg;              /* management operations (mgmtobj/mgmt.c) */
 	pthread_t reaper;
 	pthread_mutex_t reaper_mx;
 	pthread_cond_t reaper_cv;
@@ -121,6 +123,11 @@ void notify_discard(cse *c);
 /* Position in the pending list, and dropping what came after it. */
 void *notify_mark(cse *c);
 void notify_truncate(cse *c, void *mark);
+/* Run run(c, arg) when the batch holding the current request commits, or
+   drop(arg) when the request or its batch rolls back (drop may be NULL).
+   Called under the lock, on the request path; run is called from the
+   commit, still under the lock, so it must only hand work over. */
+void notify_after_commit(cse *c, void (*run)(cse *, void *), void *arg, void (*drop)(void *));
 /* Send the deletion notification of a subscription being deleted. */
 void notify_sub_deleted(cse *c, const res *sub);
 /* Verification request for a new subscription; returns 0 or an rsc. */

@@ -26,6 +26,7 @@
 #include "rsc.h"
 #include "util.h"
 #include "../bindings/transport.h"
+#include "../mgmtobj/mgmtobj.h"
 
 /* ---------- helpers ---------- */
 
@@ -44,7 +45,7 @@ json_t *core_attrs_public(const res *r)
    from it in place: for a resource the caller owns and will not store. */
 static json_t *repr_take(res *r)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	for (;;) {
 		const char *hidden = NULL, *k;
 		json_t *v;
@@ -62,7 +63,7 @@ static json_t *repr_take(res *r)
 
 json_t *core_repr(const res *r)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	json_t *o = json_object();
 	json_object_set_new(o, t ? t->root : "m2m:unknown", core_attrs_public(r));
 	return o;
@@ -605,7 +606,7 @@ static void add_children_inline(cse *c, const m2m_request *req, const res *r, js
 	if (visible_children(c, req, r, f, &ch) != 0)
 		return;
 	for (size_t i = 0; i < ch.n; i++) {
-		const res_type *t = restype_get(ch.v[i]->ty);
+		const res_type *t = restype_of(ch.v[i]);
 		if (!t)
 			continue;
 		json_t *arr = json_object_get(into, t->root);
@@ -623,7 +624,7 @@ static void add_children_inline(cse *c, const m2m_request *req, const res *r, js
 static json_t *content_for_rcn(cse *c, const m2m_request *req, const res *r, int rcn,
                                const m2m_filter *f)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	json_t *a, *o;
 	switch (rcn) {
 	case 1:
@@ -843,6 +844,17 @@ static int op_create(op_ctx *x, target *tg)
 	if (tg->vr == VR_LA || tg->vr == VR_OL)
 		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "create is not allowed on latest/oldest");
 	x->t = restype_get(req->ty);
+	if (req->ty == TY_MGMTOBJ) { /* the specialization, by the content's root */
+		int prc = mgmtobj_pick(req->pc, &x->t, rsp);
+		if (prc)
+			return prc;
+	} else if (req->ty == TY_MGMTOBJ + TY_ANNC_OFFSET && json_object_size(req->pc) == 1) {
+		/* announced specialization: by its root too ("m2m:fwrA") */
+		const res_type *at = restype_annc_by_root(json_object_iter_key(json_object_iter(req->pc)));
+		x->t = at && at->ty == req->ty ? at : NULL;
+		if (!x->t)
+			return m2m_error(rsp, RSC_BAD_REQUEST, "content is not an announced mgmtObj specialization");
+	}
 	if (!x->t)
 		return known_spec_type(req->ty)
 			? m2m_error(rsp, RSC_NOT_IMPLEMENTED, "resource type %d is not supported", req->ty)
@@ -853,7 +865,7 @@ static int op_create(op_ctx *x, target *tg)
 	if (rc)
 		return rc;
 	if (req->ty == TY_SUB) {
-		const res_type *pt = restype_get(parent->ty);
+		const res_type *pt = restype_of(parent);
 		if (!pt || !pt->subscribable)
 			return m2m_error(rsp, RSC_TARGET_NOT_SUBSCRIBABLE, "resources of type %d cannot be subscribed to",
 			                 parent->ty);
@@ -1031,7 +1043,7 @@ fail:
 
 static int partial(op_ctx *x, const res *r, json_t *names)
 {
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	json_t *o = json_object();
 	size_t i;
 	json_t *n;
@@ -1325,7 +1337,7 @@ static int op_update(op_ctx *x, target *tg)
 	if (tg->vr != VR_NONE)
 		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "update is not allowed on latest/oldest");
 	res *r = tg->r;
-	x->t = restype_get(r->ty);
+	x->t = restype_of(r);
 	if (!x->t)
 		return m2m_error(rsp, RSC_NOT_IMPLEMENTED, "resource type %d is not supported", r->ty);
 	if (x->t->no_update)
@@ -1434,7 +1446,7 @@ int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent)
 		}
 	}
 	collect_free(&sub);
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	if (r->ty == TY_SUB)
 		notify_sub_deleted(c, r);
 	announce_touch(c, r, true);
@@ -1471,7 +1483,7 @@ static int op_delete(op_ctx *x, target *tg)
 		tg->r = r = ci;
 		tg->vr = VR_NONE;
 	}
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	if (!t || t->no_delete)
 		return m2m_error(rsp, RSC_OPERATION_NOT_ALLOWED, "resource %s cannot be deleted", r->path);
 	int rcn = req->rcn >= 0 ? req->rcn : 0;
@@ -1610,7 +1622,7 @@ const cse_config *cse_cfg(const cse *c)
 
 /* ---------- lifecycle ---------- */
 
-static const int srt_list[] = { TY_ACP, TY_AE, TY_CNT, TY_CIN, TY_CB, TY_GRP, TY_CSR, TY_SUB };
+static const int srt_list[] = { TY_ACP, TY_AE, TY_CNT, TY_CIN, TY_CB, TY_GRP, TY_MGMTOBJ, TY_NODE, TY_CSR, TY_SUB };
 
 static int ensure_cse_base(cse *c)
 {
@@ -1758,6 +1770,8 @@ int cse_open(cse **out, const cse_config *cfg)
 		goto fail;
 	if (notifier_start(&c->nt, c, 4) != 0)
 		goto fail;
+	if (mgmt_start(c) != 0)
+		goto fail;
 	if (pthread_create(&c->flusher, NULL, flusher_main, c) != 0)
 		goto fail;
 	c->flusher_started = true;
@@ -1780,6 +1794,7 @@ void cse_close(cse **cp)
 	if (!cp || !*cp)
 		return;
 	cse *c = *cp;
+	mgmt_stop(c); /* its workers write through the pipeline */
 	cse_link_stop(&c->link);
 	announce_stop(c);
 	pthread_mutex_lock(&c->reaper_mx);

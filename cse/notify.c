@@ -35,6 +35,11 @@ typedef struct njob {
 	struct njob *next;
 	json_t *urls;      /* array of URL strings, tried in order */
 	m2m_request req;
+	/* instead of a notification: work to start once the batch commits
+	   (notify_after_commit); drop releases arg when it never runs */
+	void (*run)(cse *, void *);
+	void (*drop)(void *);
+	void *arg;
 } njob;
 
 typedef struct nqueue {
@@ -56,6 +61,8 @@ struct notifier {
 
 static void job_free(njob *j)
 {
+	if (j->arg && j->drop)
+		j->drop(j->arg);
 	json_decref(j->urls);
 	m2m_request_clear(&j->req);
 	free(j);
@@ -167,6 +174,12 @@ void notify_flush(cse *c)
 		njob *j = n->pending;
 		n->pending = j->next;
 		j->next = NULL;
+		if (j->run) {
+			j->run(c, j->arg);
+			j->arg = NULL;
+			job_free(j);
+			continue;
+		}
 		nqueue *q = &n->q[hash_str(json_string_value(json_array_get(j->urls, 0))) % NOTIFY_WORKERS];
 		pthread_mutex_lock(&q->mx);
 		if (q->len >= HL_NOTIFY_QUEUE) {
@@ -284,6 +297,28 @@ static void enqueue(cse *c, const char *target, json_t *sgn)
 	n->pending_tail = j;
 }
 
+void notify_after_commit(cse *c, void (*run)(cse *, void *), void *arg, void (*drop)(void *))
+{
+	notifier *n = c->nt;
+	if (!n) { /* stopping: nothing commits any more */
+		if (drop)
+			drop(arg);
+		return;
+	}
+	njob *j = calloc(1, sizeof(*j));
+	if (!j)
+		abort();
+	m2m_request_init(&j->req);
+	j->run = run;
+	j->drop = drop;
+	j->arg = arg;
+	if (n->pending_tail)
+		n->pending_tail->next = j;
+	else
+		n->pending = j;
+	n->pending_tail = j;
+}
+
 static void sur_of(cse *c, const res *sub, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", c->csi, sub->ri);
@@ -368,7 +403,7 @@ void notify_event(cse *c, const res *subject, int net, const res *child, const j
 		if (nct == 3) {
 			rep = json_pack("{s:s}", "m2m:uri", about->ri);
 		} else if (nct == 2 && net == 1 && changed) {
-			const res_type *t = restype_get(about->ty);
+			const res_type *t = restype_of(about);
 			rep = json_pack("{s:O}", t ? t->root : "m2m:unknown", changed);
 		} else {
 			rep = core_repr(about);

@@ -64,6 +64,7 @@ static void annc_add(const res_type *o)
 	t->parents = parents;
 	t->subscribable = true;
 	t->annc_of = o;
+	t->mgd = o->mgd;
 }
 
 static void annc_build(void)

@@ -7,6 +7,7 @@
 
 static const res_type *const restype_all[] = {
 	&rt_acp, &rt_ae, &rt_cnt, &rt_cin, &rt_cb, &rt_grp, &rt_sub, &rt_csr,
+	&rt_nod, &rt_fwr, &rt_swr, &rt_mem, &rt_ani, &rt_bat, &rt_dvi, &rt_dvc, &rt_rbo, &rt_evl,
 };
 
 /* Universal and common attributes (TS-0001 9.6.1.3). */
@@ -34,7 +35,7 @@ static const struct common_def {
 const res_type *restype_get_original(int ty)
 {
 	for (size_t i = 0; i < sizeof(restype_all) / sizeof(restype_all[0]); i++)
-		if (restype_all[i]->ty == ty)
+		if (restype_all[i]->ty == ty && restype_all[i]->mgd == 0)
 			return restype_all[i];
 	return NULL;
 }
@@ -46,8 +47,28 @@ const res_type *restype_get(int ty)
 
 const res_type *restype_mgmtobj_nth(size_t n)
 {
-	(void)n;
-	return NULL; /* the device-management types register here */
+	for (size_t i = 0; i < sizeof(restype_all) / sizeof(restype_all[0]); i++)
+		if (restype_all[i]->ty == TY_MGMTOBJ && restype_all[i]->mgd != 0 && n-- == 0)
+			return restype_all[i];
+	return NULL;
+}
+
+const res_type *restype_mgd(int mgd)
+{
+	for (size_t i = 0; mgd != 0 && i < sizeof(restype_all) / sizeof(restype_all[0]); i++)
+		if (restype_all[i]->ty == TY_MGMTOBJ && restype_all[i]->mgd == mgd)
+			return restype_all[i];
+	return NULL;
+}
+
+const res_type *restype_of(const res *r)
+{
+	if (r->ty != TY_MGMTOBJ && r->ty != TY_MGMTOBJ + TY_ANNC_OFFSET)
+		return restype_get(r->ty);
+	json_t *mgd = r->a ? json_object_get(r->a, "mgd") : NULL;
+	const res_type *t = json_is_integer(mgd) && json_integer_value(mgd) > 0 && json_integer_value(mgd) < 100000
+		? restype_mgd((int)json_integer_value(mgd)) : NULL;
+	return t && r->ty != TY_MGMTOBJ ? restype_annc_of(t) : t;
 }
 
 const res_type *restype_by_root(const char *root)

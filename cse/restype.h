@@ -69,9 +69,20 @@ typedef struct attr_def {
 typedef struct cse cse;
 typedef struct op_ctx op_ctx;
 
+/* A trigger attribute of a mgmtObj specialization: an Update writing it
+   true starts a management operation whose progress the CSE writes into
+   the status attribute (NULL: the type has none, e.g. reboot). See
+   mgmtobj/README.md. */
+typedef struct mgmt_trigger {
+	const char *sn;     /* "ud" */
+	const char *status; /* "uds", or NULL */
+} mgmt_trigger;
+
 typedef struct res_type {
 	int ty;
-	const char *root;        /* "m2m:cnt" */
+	int mgd;                 /* <mgmtObj> (ty 13): the specialization's
+	                            mgmtDefinition (1001 firmware ...); else 0 */
+	const char *root;        /* "m2m:cnt"; a specialization's own ("m2m:fwr") */
 	const char *prefix;      /* ri / rn prefix, "cnt" */
 	unsigned common;         /* RA_* */
 	const attr_def *attrs;
@@ -81,6 +92,7 @@ typedef struct res_type {
 	bool no_update;          /* Update -> 4005 */
 	bool no_delete;          /* Delete -> 4005 */
 	bool no_create;          /* Create via API -> 4005 (CSEBase) */
+	const mgmt_trigger *triggers; /* mgmtObj operations, ended by {NULL}; or NULL */
 	/* Before insert: validate cross-attribute rules on x->nr->a and set
 	   computed attributes. Return an rsc (set with m2m_error) or 0. */
 	int (*on_create)(op_ctx *x);
@@ -94,6 +106,8 @@ typedef struct res_type {
 	const struct res_type *annc_of; /* announced types: the original type */
 } res_type;
 
+/* Type of code ty, or NULL. A <mgmtObj> (13) has no type of its own, only
+   specializations: restype_get(13) is NULL; use restype_of()/restype_mgd(). */
 const res_type *restype_get(int ty);
 /* Original (non-announced) types only. */
 const res_type *restype_get_original(int ty);
@@ -103,7 +117,13 @@ const res_type *restype_mgmtobj_nth(size_t n);
 const res_type *restype_annc_get(int ty);
 const res_type *restype_annc_by_root(const char *root);
 const res_type *restype_annc_of(const res_type *original);
-/* Type whose JSON root is `root` ("m2m:cnt"), or NULL. */
+/* Type of a stored resource: for a <mgmtObj> (and its announced variant)
+   its specialization, chosen by the mgd attribute (NULL when r->a is absent
+   or holds no known mgd). */
+const res_type *restype_of(const res *r);
+/* The <mgmtObj> specialization with mgmtDefinition mgd, or NULL. */
+const res_type *restype_mgd(int mgd);
+/* Type whose JSON root is `root` ("m2m:cnt", "m2m:fwr", "m2m:cntA"), or NULL. */
 const res_type *restype_by_root(const char *root);
 /* Definition of attribute sn for type t (common ones included), or NULL.
    *common is set when it is a universal/common attribute. */
@@ -117,5 +137,7 @@ const char *restype_check_value(const attr_def *d, const json_t *v);
 
 /* Types registered in restype.c. */
 extern const res_type rt_acp, rt_ae, rt_cnt, rt_cin, rt_cb, rt_grp, rt_sub, rt_csr;
+/* Device management (mgmtobj/): <node> and the <mgmtObj> specializations. */
+extern const res_type rt_nod, rt_fwr, rt_swr, rt_mem, rt_ani, rt_bat, rt_dvi, rt_dvc, rt_rbo, rt_evl;
 
 #endif

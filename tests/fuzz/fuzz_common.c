@@ -137,6 +137,12 @@ static void fz_fixture(void)
 	fz_make(FZ_CNT, FZ_AE_ORIG, 23,
 	        "{\"m2m:sub\":{\"rn\":\"fzsub\",\"nu\":[\"" FZ_AE_ORIG "\"],\"nct\":1,"
 	        "\"enc\":{\"net\":[1,2,3,4]}}}");
+	fz_make("cse-in", FZ_AE_ORIG, 14,
+	        "{\"m2m:nod\":{\"rn\":\"fznod\",\"ni\":\"urn:fz:1\",\"hael\":[\"" FZ_AE_ORIG "\"],"
+	        "\"acpi\":[\"" FZ_ACP "\"]}}");
+	fz_make(FZ_NOD, FZ_AE_ORIG, 13,
+	        "{\"m2m:fwr\":{\"rn\":\"fzfwr\",\"vr\":\"1.0\",\"fwn\":\"fw\",\"url\":\"fz:image\","
+	        "\"ud\":false,\"acpi\":[\"" FZ_ACP "\"]}}");
 	/* Optional: with the default CSEBase policy only the admin may create
 	 * under the CSEBase, and a remoteCSE's originator must be a CSE-ID, so
 	 * the registration is refused (4103) until the core lets a CSE register. */

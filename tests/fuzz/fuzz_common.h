@@ -42,6 +42,8 @@
 #define FZ_SUB     "cse-in/fzae/fzcnt/fzsub" /* nu [FZ_AE_ORIG] */
 #define FZ_CSR_ORIG "/id-fzmn"
 #define FZ_CSR     "cse-in/id-fzmn"    /* remoteCSE, rn = its CSE-ID */
+#define FZ_NOD     "cse-in/fznod"      /* node of FZ_AE_ORIG (hael), acpi FZ_ACP */
+#define FZ_FWR     "cse-in/fznod/fzfwr"/* firmware mgmtObj, acpi FZ_ACP */
 
 /* The CSE for this run (see above). Never NULL: aborts when it cannot open. */
 cse *fz_cse(void);

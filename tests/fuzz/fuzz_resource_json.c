@@ -4,7 +4,8 @@
  *
  * Input: one selector byte, then the JSON text.
  *   bits 0-2  resource type: 0 ACP, 1 AE, 2 container, 3 contentInstance,
- *             4 group, 5 remoteCSE, 6 subscription (7 wraps to ACP)
+ *             4 group, 5 remoteCSE, 6 subscription, 7 mgmtObj (firmware
+ *             under the fixture node; the root decides the specialization)
  *   bit 3     0 Create under a fitting fixture parent, 1 Update of the
  *             fixture resource of that type
  *   bit 4     originator: 0 the fixture's owner, 1 the admin (AE/CSR
@@ -43,7 +44,7 @@ static const fz_type types[8] = {
 	{ 9, "m2m:grp", FZ_AE, FZ_GRP, FZ_AE_ORIG },
 	{ 16, "m2m:csr", "cse-in", FZ_CSR, FZ_CSR_ORIG },
 	{ 23, "m2m:sub", FZ_CNT, FZ_SUB, FZ_AE_ORIG },
-	{ 1, "m2m:acp", FZ_AE, FZ_ACP, FZ_AE_ORIG },
+	{ 13, "m2m:fwr", FZ_NOD, FZ_FWR, FZ_AE_ORIG },
 };
 
 static const int rcns[4] = { -1, 0, 1, 9 };

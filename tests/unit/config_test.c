@@ -71,6 +71,7 @@ static const char *field_text(const cse_config *c, const char *field, char *buf,
 	else if (strcmp(field, "log-level") == 0) snprintf(buf, n, "%d", c->log_level);
 	else if (strcmp(field, "default-et") == 0) snprintf(buf, n, "%ld", c->default_et_s);
 	else if (strcmp(field, "max-mni") == 0) snprintf(buf, n, "%ld", c->max_mni);
+	else if (strcmp(field, "timeout") == 0) snprintf(buf, n, "%ld", c->mgmt_timeout_s);
 	else fail_msg("test table names unknown field '%s'", field);
 	return buf;
 }
@@ -186,7 +187,7 @@ static const ok_case ok_cases[] = {
 		{ "cse-type", "in" }, { "admin", "CAdmin" }, { "log-level", "2" },
 		{ "poa", "http://127.0.0.1:8080" }, { "default-et", "157680000" },
 		{ "max-mni", "0" }, { "threads", "16" }, { "conn-limit", "1000" },
-		{ "allowed-ae", "C*,S*" } } },
+		{ "allowed-ae", "C*,S*" }, { "timeout", "300" } } },
 	{ "TLS off by default", NULL, { NULL }, {
 		{ "tls-cert", "" }, { "tls-key", "" }, { "tls-ca", "" }, { "tls-client-auth", "none" },
 		{ "tls-originators", "" } } },
@@ -228,6 +229,11 @@ static const ok_case ok_cases[] = {
 	{ "--default-et", NULL, { "--default-et", "60" }, { { "default-et", "60" } } },
 	{ "--max-mni", NULL, { "--max-mni", "10" }, { { "max-mni", "10" } } },
 	{ "--allowed-ae", NULL, { "--allowed-ae", "Cabc*" }, { { "allowed-ae", "Cabc*" } } },
+	{ "--mgmt-timeout", NULL, { "--mgmt-timeout", "2" }, { { "timeout", "2" } } },
+	{ "--mgmt-timeout max", NULL, { "--mgmt-timeout", "604800" }, { { "timeout", "604800" } } },
+	{ "ini mgmt", "[mgmt]\ntimeout = 45\n", { "-c", "@CFG" }, { { "timeout", "45" } } },
+	{ "ini mgmt, flag wins", "[mgmt]\ntimeout = 45\n", { "-c", "@CFG", "--mgmt-timeout", "9" },
+		{ { "timeout", "9" } } },
 	{ "last flag wins", NULL, { "--http-port", "1000", "--http-port", "2000" },
 		{ { "port", "2000" } } },
 	{ "ini", ini_full, { "-c", "@CFG" }, {
@@ -318,6 +324,11 @@ static const bad_case bad_cases[] = {
 	{ "conn-limit big", NULL, { "--conn-limit", "100001" }, { "--conn-limit", "'100001'" } },
 	{ "default-et 0", NULL, { "--default-et", "0" }, { "--default-et", "'0'" } },
 	{ "max-mni -1", NULL, { "--max-mni", "-1" }, { "--max-mni", "'-1'" } },
+	{ "mgmt-timeout 0", NULL, { "--mgmt-timeout", "0" }, { "--mgmt-timeout", "'0'" } },
+	{ "mgmt-timeout big", NULL, { "--mgmt-timeout", "604801" }, { "--mgmt-timeout", "'604801'" } },
+	{ "mgmt-timeout text", NULL, { "--mgmt-timeout", "5m" }, { "--mgmt-timeout", "'5m'" } },
+	{ "ini bad mgmt timeout", "[mgmt]\ntimeout = -3\n", { "-c", "@CFG" }, { ":2:", "[mgmt] timeout", "'-3'" } },
+	{ "ini unknown mgmt key", "[mgmt]\nretries = 3\n", { "-c", "@CFG" }, { ":2:", "'retries'" } },
 	{ "unknown long", NULL, { "--bogus", "1" }, { "--bogus" } },
 	{ "unknown short", NULL, { "-x" }, { "-x" } },
 	{ "unknown after good", NULL, { "--http-port", "81", "--nope" }, { "--nope" } },
