@@ -123,6 +123,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory conformance
+	@bash examples/two-tier/run.sh $(B)
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 clean:

@@ -249,7 +249,7 @@ static bool reconcile(announcer *a, const char *ri, const json_t *gone_map)
 			delete_copies(a, gone_map);
 		return false;
 	}
-	const res_type *t = restype_get(r->ty);
+	const res_type *t = restype_of(r);
 	const res_type *at_t = t ? restype_annc_of(t) : NULL;
 	json_t *at = json_object_get(r->a, "at");
 	json_t *old = json_object_get(r->a, HA_ANNC);

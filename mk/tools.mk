@@ -4,3 +4,9 @@ all: $(TOOLS)
 
 $(B)/hearth-files: $(B)/obj/ae/tools/hearth_files.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -lpthread
+
+# IN-CSE + MN-CSE + three devices; one firmware update from the IN side.
+.PHONY: demo-two-tier
+demo-two-tier: deps
+	@$(MAKE) --no-print-directory all
+	@bash examples/two-tier/run.sh $(B)
