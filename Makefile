@@ -115,6 +115,7 @@ unit: $(UNIT_BIN)
 
 # 13_device_agent computes SHA-256 of the images it serves
 $(B)/conformance/13_device_agent_test: LDLIBS += $(shell pkg-config --libs libcrypto 2>/dev/null)
+$(B)/conformance/16_devices_e2e_test: LDLIBS += $(shell pkg-config --libs libcrypto 2>/dev/null)
 
 conformance: $(B)/hearth-cse $(B)/hearth-device $(CONF_BIN)
 	@sh conformance/run.sh $(B)

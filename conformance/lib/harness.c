@@ -2208,3 +2208,8 @@ void harness_peer_log_tail(const harness_peer *p, int lines)
 	if (system(cmd) != 0)
 		print_error("harness: no log for %s\n", p->name);
 }
+
+int harness_free_port(void)
+{
+	return free_port();
+}

@@ -120,6 +120,8 @@ int harness_peer_start(harness_peer *p, const char *const *args);
 int harness_peer_stop(harness_peer *p);   /* SIGTERM; -1 unless exit status 0 */
 int harness_peer_kill9(harness_peer *p);
 void harness_peer_log_tail(const harness_peer *p, int lines);
+/* A loopback TCP port free at the time of the call. */
+int harness_free_port(void);
 
 #define HARNESS_LOCAL_ONLY()                                                  \
 	do {                                                                  \
