@@ -260,6 +260,53 @@ static void test_retarget_mn_to_in(void **state)
 	m2m_result_clear(&r);
 }
 
+/* A subscription on the MN whose target is an AE registered at the IN:
+   verification and notifications travel through the IN. */
+static void test_notify_across(void **state)
+{
+	(void)state;
+	HARNESS_LOCAL_ONLY();
+	notif_receiver *rx = notif_receiver_start();
+	EXPECT_TRUE(rx != NULL, NULL);
+	const char *inae = harness_create_ae(NULL, NULL,
+	                                     json_pack("{s:b,s:[s]}", "rr", 1, "poa", notif_receiver_url(rx)));
+	char nu[160];
+	snprintf(nu, sizeof(nu), "%s/%s", IN_CSI, inae);
+	const char *mnae = harness_name("Cpub");
+	m2m_result r;
+	mn_req(&r, M2M_OP_CREATE, MN_RN, mnae, 2,
+	       json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", mnae, "api", "Npub", "rr", 0, "srv", "3"), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	mn_req(&r, M2M_OP_CREATE, hfmt("%s/%s", MN_RN, mnae), mnae, 3, json_pack("{s:{s:s}}", "m2m:cnt", "rn", "t"),
+	       NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+
+	harness_case("subscription on the MN with nu = an AE-ID at the IN: verified through the IN");
+	mn_req(&r, M2M_OP_CREATE, hfmt("%s/%s/t", MN_RN, mnae), mnae, 23,
+	       json_pack("{s:{s:s,s:[s],s:{s:[i]}}}", "m2m:sub", "rn", "s", "nu", nu, "enc", "net", 3), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	json_t *v = notif_wait(rx, 5000);
+	EXPECT_TRUE(v && json_is_true(json_object_get(v, "vrq")), v);
+	json_decref(v);
+
+	harness_case("a new instance on the MN is notified to the AE at the IN");
+	mn_req(&r, M2M_OP_CREATE, hfmt("%s/%s/t", MN_RN, mnae), mnae, 4, json_pack("{s:{s:s}}", "m2m:cin", "con", "21.5"),
+	       NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	json_t *ev = notif_wait_event(rx, 5000);
+	EXPECT_TRUE(ev != NULL, NULL);
+	json_t *cin = json_object_get(json_object_get(json_object_get(ev, "nev"), "rep"), "m2m:cin");
+	EXPECT_STR(cin, "con", "21.5");
+	json_decref(ev);
+	notif_receiver_stop(&rx);
+	mn_req(&r, M2M_OP_DELETE, hfmt("%s/%s", MN_RN, mnae), in_admin, -1, NULL, NULL);
+	m2m_result_clear(&r);
+}
+
 static void test_no_route_and_loops(void **state)
 {
 	(void)state;
@@ -571,6 +618,7 @@ int main(void)
 		HTEST(test_registration),
 		HTEST(test_retarget_in_to_mn),
 		HTEST(test_retarget_mn_to_in),
+		HTEST(test_notify_across),
 		HTEST(test_no_route_and_loops),
 		HTEST(test_announcement),
 		HTEST(test_restarts),

@@ -305,8 +305,12 @@ static store *reader(cse *c)
 	return r;
 }
 
+static __thread bool tls_reader_locked;
+
 store *core_reader_begin(cse *c)
 {
+	if (tls_st)
+		return NULL; /* already inside a request: its handle serves */
 	store *rd = reader(c);
 	if (rd && rd->ops->read_begin(rd) == STORE_OK) {
 		tls_st = rd;
@@ -315,16 +319,20 @@ store *core_reader_begin(cse *c)
 	/* no handle of its own (an in-memory store): the writer's, under its lock */
 	pthread_mutex_lock(&c->lock);
 	tls_st = c->st;
+	tls_reader_locked = true;
 	return NULL;
 }
 
 void core_reader_end(cse *c, store *rd)
 {
-	tls_st = NULL;
-	if (rd)
+	if (rd) {
 		rd->ops->read_end(rd);
-	else
+		tls_st = NULL;
+	} else if (tls_reader_locked) {
+		tls_reader_locked = false;
+		tls_st = NULL;
 		pthread_mutex_unlock(&c->lock);
+	}
 }
 
 void core_write_enter(cse *c)
@@ -1510,6 +1518,20 @@ static int op_delete(op_ctx *x, target *tg)
 
 /* ---------- notify ---------- */
 
+/* A CSE registered here (or this CSE) relays notifications of the
+   subscriptions it hosts to AEs registered here. */
+static bool notify_from_cse(cse *c, const char *fr)
+{
+	if (!fr || fr[0] != '/' || fr[1] == '/' || !fr[1] || strchr(fr + 1, '/'))
+		return false;
+	if (strcmp(fr, c->csi) == 0)
+		return true;
+	res *r = NULL;
+	bool ok = core_st(c)->ops->get(core_st(c), fr + 1, &r) == STORE_OK && r->ty == TY_CSR;
+	res_free(&r);
+	return ok;
+}
+
 static int op_notify(op_ctx *x, target *tg)
 {
 	cse *c = x->c;
@@ -1521,7 +1543,7 @@ static int op_notify(op_ctx *x, target *tg)
 		return m2m_ok(x->rsp, RSC_OK, NULL);
 	if (r->ty != TY_AE)
 		return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "notify is only allowed to a CSEBase or an AE");
-	if (!acp_permitted(c, req, r, ACOP_NOTIFY, 0))
+	if (!notify_from_cse(c, req->fr) && !acp_permitted(c, req, r, ACOP_NOTIFY, 0))
 		return m2m_error(x->rsp, RSC_ORIGINATOR_HAS_NO_PRIVILEGE, "originator %s may not notify %s", req->fr, r->path);
 	json_t *poa = json_object_get(r->a, "poa");
 	size_t i;

@@ -25,6 +25,7 @@
 #include "core.h"
 #include "limits.h"
 #include "log.h"
+#include "route.h"
 #include "rsc.h"
 #include "util.h"
 #include "../bindings/transport.h"
@@ -49,6 +50,7 @@ typedef struct nqueue {
 	njob *head, *tail;
 	size_t len;
 	bool started;
+	cse *c;
 } nqueue;
 
 struct notifier {
@@ -66,6 +68,23 @@ static void job_free(njob *j)
 	json_decref(j->urls);
 	m2m_request_clear(&j->req);
 	free(j);
+}
+
+/* Targets on other CSEs resolve to this pseudo-URL: the Notify is
+   forwarded like any request for that CSE (route.c). */
+#define ROUTE_URL "route:"
+
+/* Send one notification to one resolved URL; 0 when the target answered. */
+static int deliver(cse *c, const char *url, const m2m_request *req, m2m_response *rsp, long tmo)
+{
+	if (strncmp(url, ROUTE_URL, strlen(ROUTE_URL)) == 0) {
+		char csi[HL_MAX_ID];
+		if (route_target_cse(c, req->to, csi, sizeof(csi)) == ROUTE_LOCAL)
+			return -1;
+		route_forward(c, req, csi, rsp);
+		return rsp->rsc == RSC_TARGET_NOT_REACHABLE ? -1 : 0;
+	}
+	return transport_send(url, req, rsp, tmo);
 }
 
 static void *worker_main(void *arg)
@@ -88,7 +107,7 @@ static void *worker_main(void *arg)
 		json_array_foreach(j->urls, i, u) {
 			m2m_response rsp;
 			m2m_response_init(&rsp);
-			int rc = transport_send(json_string_value(u), &j->req, &rsp, HL_NOTIFY_TIMEOUT_MS);
+			int rc = deliver(q->c, json_string_value(u), &j->req, &rsp, HL_NOTIFY_TIMEOUT_MS);
 			bool sent = rc == 0 && rsp.rsc == RSC_OK;
 			if (!sent)
 				log_warn("notification %s to %s failed: rsc %d", j->req.rqi, json_string_value(u), rsp.rsc);
@@ -115,6 +134,7 @@ int notifier_start(notifier **out, cse *c, unsigned threads)
 		pthread_mutex_init(&q->mx, NULL);
 		pthread_cond_init(&q->cv, NULL);
 		q->started = true;
+		q->c = c;
 		if (pthread_create(&q->th, NULL, worker_main, q) != 0) {
 			q->started = false;
 			notifier_stop(&n);
@@ -248,6 +268,12 @@ json_t *notify_resolve_target(cse *c, const char *nu)
 	if (strncmp(nu, "http://", 7) == 0 || strncmp(nu, "https://", 8) == 0 || strncmp(nu, "mqtt://", 7) == 0 ||
 	    strncmp(nu, "mqtts://", 8) == 0) {
 		json_array_append_new(urls, json_string(nu));
+		return urls;
+	}
+	char csi[HL_MAX_ID];
+	if (route_target_cse(c, nu, csi, sizeof(csi)) != ROUTE_LOCAL) {
+		/* an AE or CSE elsewhere ("/id-in/Ccoord"): its CSE delivers */
+		json_array_append_new(urls, json_string(ROUTE_URL));
 		return urls;
 	}
 	res *r = core_get_by_id(c, acp_norm_id(c, nu));
@@ -462,7 +488,7 @@ int notify_verify(cse *c, const res *sub, const char *target, const char *creato
 	json_array_foreach(urls, i, u) {
 		m2m_response vr;
 		m2m_response_init(&vr);
-		int rc = transport_send(json_string_value(u), &req, &vr, HL_VERIFY_TIMEOUT_MS);
+		int rc = deliver(c, json_string_value(u), &req, &vr, HL_VERIFY_TIMEOUT_MS);
 		last = vr.rsc;
 		m2m_response_clear(&vr);
 		if (rc == 0 && last == RSC_OK) {
