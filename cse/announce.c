@@ -478,6 +478,16 @@ void announce_resync(cse *c, const char *lost_csi)
 	json_decref(s.ris);
 }
 
+static void announcer_free(announcer *a)
+{
+	json_decref(a->pending);
+	json_decref(a->queue);
+	json_decref(a->retry);
+	pthread_mutex_destroy(&a->mx);
+	pthread_cond_destroy(&a->cv);
+	free(a);
+}
+
 int announce_start(cse *c)
 {
 	announcer *a = calloc(1, sizeof(*a));
@@ -490,12 +500,7 @@ int announce_start(cse *c)
 	pthread_mutex_init(&a->mx, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	if (pthread_create(&a->th, NULL, announce_main, a) != 0) {
-		json_decref(a->pending);
-		json_decref(a->queue);
-		json_decref(a->retry);
-		pthread_mutex_destroy(&a->mx);
-		pthread_cond_destroy(&a->cv);
-		free(a);
+		announcer_free(a);
 		return -1;
 	}
 	c->ann = a;
@@ -513,10 +518,5 @@ void announce_stop(cse *c)
 	pthread_mutex_unlock(&a->mx);
 	pthread_join(a->th, NULL);
 	c->ann = NULL;
-	json_decref(a->pending);
-	json_decref(a->queue);
-	json_decref(a->retry);
-	pthread_mutex_destroy(&a->mx);
-	pthread_cond_destroy(&a->cv);
-	free(a);
+	announcer_free(a);
 }
