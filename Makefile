@@ -132,6 +132,7 @@ clean:
 
 include mk/bench.mk
 include mk/tools.mk
+include mk/sign.mk
 
 -include mk/fuzz.mk
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
