@@ -5,8 +5,17 @@
  * (length, alphabet, segment count and sizes), the protected header (a JSON
  * object without duplicate members holding exactly alg/kid/typ, alg
  * "ES256") and, for JWE, the fixed sizes of iv and tag. libcjose then does
- * the cryptography (ES256 signatures, ECDH-ES + A256GCM), OpenSSL the keys
- * (PEM), digests and randomness. Payloads are parsed by jansson with
+ * the signatures (ES256) and the image encryption (ECDH-ES + A256GCM),
+ * OpenSSL the keys (PEM), digests and randomness.
+ *
+ * Decryption is done here with OpenSSL (ECDH, the Concat KDF of RFC 7518
+ * 4.6, AES-256-GCM) rather than with cjose_jwe_decrypt(): libcjose 0.6.2
+ * loses the buffer of the empty encrypted-key segment on every ECDH-ES
+ * decryption, and doing it here keeps the checks on the header, the epk
+ * and the tag length under our control. The unit tests decrypt what
+ * libcjose encrypted, so the two sides are checked against each other.
+ *
+ * Payloads are parsed by jansson with
  * duplicate members refused and checked against a strict schema: a member
  * the schema does not know is an error, not something to ignore.
  */
@@ -27,6 +36,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 
 #define TYP_MANIFEST "hearth-manifest+jws"
@@ -1030,11 +1040,32 @@ out:
 	return rc;
 }
 
-/* The compact JWE as this module writes it: five segments, an empty
- * encrypted key (direct key agreement), a 96-bit iv and a 128-bit tag; the
- * header exactly {alg ECDH-ES, enc A256GCM, kid, typ, epk}. A short tag is
- * refused here whatever the library would accept. */
-static int jwe_precheck(const char *s, size_t n, const hs_key *own, const char **reason)
+/* A parsed compact JWE as hs_image_encrypt() writes it. */
+struct jwe_parts {
+	const char *hdr_b64; /* the AAD: the protected header as sent */
+	size_t hdr_b64_len;
+	unsigned char x[32], y[32]; /* epk */
+	unsigned char iv[12], tag[16];
+	const char *ct_b64;
+	size_t ct_b64_len;
+};
+
+static bool b64u_fixed(const char *s, size_t n, unsigned char *out, size_t want)
+{
+	size_t got = 0;
+	unsigned char *d = b64u_decode(s, n, &got);
+	bool ok = d && got == want;
+	if (ok)
+		memcpy(out, d, want);
+	free(d);
+	return ok;
+}
+
+/* Five segments, an empty encrypted key (direct key agreement), a 96-bit
+ * iv and a 128-bit tag (a shorter tag is refused); the header exactly
+ * {alg "ECDH-ES", enc "A256GCM", kid, typ, epk} with epk a P-256 public
+ * key (no "d", no apu/apv). The kid must be the caller's. */
+static int jwe_parse(const char *s, size_t n, const hs_key *own, struct jwe_parts *j, const char **reason)
 {
 	const char *dots[4];
 	size_t nd = 0;
@@ -1047,26 +1078,124 @@ static int jwe_precheck(const char *s, size_t n, const hs_key *own, const char *
 			return fail(reason, HS_R_DECRYPT_FAILED);
 		}
 	}
-	if (nd != 4 || dots[0] == s || dots[1] != dots[0] + 1 || dots[2] - dots[1] - 1 != 16 ||
-	    (size_t)(s + n - dots[3] - 1) != 22)
+	if (nd != 4 || dots[0] == s || dots[1] != dots[0] + 1 ||
+	    !b64u_fixed(dots[1] + 1, (size_t)(dots[2] - dots[1] - 1), j->iv, sizeof(j->iv)) ||
+	    !b64u_fixed(dots[3] + 1, (size_t)(s + n - dots[3] - 1), j->tag, sizeof(j->tag)))
 		return fail(reason, HS_R_DECRYPT_FAILED);
+	j->hdr_b64 = s;
+	j->hdr_b64_len = (size_t)(dots[0] - s);
+	j->ct_b64 = dots[2] + 1;
+	j->ct_b64_len = (size_t)(dots[3] - dots[2] - 1);
 	size_t hl = 0;
-	unsigned char *raw = b64u_decode(s, (size_t)(dots[0] - s), &hl);
-	json_t *h = raw && hl <= 4096 ? json_loadb((const char *)raw, hl, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	unsigned char *raw = j->hdr_b64_len <= 4096 ? b64u_decode(s, j->hdr_b64_len, &hl) : NULL;
+	json_t *h = raw ? json_loadb((const char *)raw, hl, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	free(raw);
+	static const char *const hdr_members[] = {"alg", "enc", "kid", "typ", "epk", NULL};
+	static const char *const epk_members[] = {"kty", "crv", "x", "y", NULL};
+	const json_t *epk = json_object_get(h, "epk");
 	const char *alg = json_string_value(json_object_get(h, "alg"));
 	const char *enc = json_string_value(json_object_get(h, "enc"));
 	const char *kid = json_string_value(json_object_get(h, "kid"));
 	const char *typ = json_string_value(json_object_get(h, "typ"));
+	const char *kty = json_string_value(json_object_get(epk, "kty"));
+	const char *crv = json_string_value(json_object_get(epk, "crv"));
+	const char *x = json_string_value(json_object_get(epk, "x"));
+	const char *y = json_string_value(json_object_get(epk, "y"));
 	int rc = 0;
-	if (!alg || strcmp(alg, "ECDH-ES") != 0 || !enc || strcmp(enc, "A256GCM") != 0 || !typ ||
-	    strcmp(typ, TYP_IMAGE) != 0 || !json_is_object(json_object_get(h, "epk")) || json_object_size(h) != 5 ||
-	    !kid)
+	if (!members_exact(h, hdr_members) || !members_exact(epk, epk_members) || !alg || strcmp(alg, "ECDH-ES") != 0 ||
+	    !enc || strcmp(enc, "A256GCM") != 0 || !typ || strcmp(typ, TYP_IMAGE) != 0 || !kid || !kty ||
+	    strcmp(kty, "EC") != 0 || !crv || strcmp(crv, "P-256") != 0 || !x || !y ||
+	    !b64u_fixed(x, strlen(x), j->x, sizeof(j->x)) || !b64u_fixed(y, strlen(y), j->y, sizeof(j->y)))
 		rc = fail(reason, HS_R_DECRYPT_FAILED);
 	else if (strcmp(kid, own->kid) != 0)
 		rc = fail(reason, HS_R_NOT_FOR_THIS_GATEWAY);
 	json_decref(h);
 	return rc;
+}
+
+/* RFC 7518 4.6: Z = ECDH(own, epk); the content key is the Concat KDF
+ * (NIST SP 800-56A) with SHA-256 over Z and OtherInfo = AlgorithmID "A256GCM",
+ * empty PartyUInfo and PartyVInfo, SuppPubInfo 256; one round suffices for
+ * 256 bits. */
+static bool jwe_derive_key(const hs_key *own, const struct jwe_parts *j, unsigned char key[32])
+{
+	bool ok = false;
+	unsigned char pub[65], z[32];
+	size_t zlen = sizeof(z);
+	EVP_PKEY *peer = NULL;
+	EVP_PKEY_CTX *fc = NULL, *dc = NULL;
+	EVP_MD_CTX *md = NULL;
+	pub[0] = 0x04;
+	memcpy(pub + 1, j->x, 32);
+	memcpy(pub + 33, j->y, 32);
+	char group[] = "P-256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub)),
+		OSSL_PARAM_construct_end(),
+	};
+	fc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!fc || EVP_PKEY_fromdata_init(fc) != 1 || EVP_PKEY_fromdata(fc, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	/* the peer key is checked to be on the curve before use */
+	dc = EVP_PKEY_CTX_new(own->pkey, NULL);
+	if (!dc || EVP_PKEY_derive_init(dc) != 1 || EVP_PKEY_derive_set_peer_ex(dc, peer, 1) != 1 ||
+	    EVP_PKEY_derive(dc, z, &zlen) != 1 || zlen != sizeof(z))
+		goto out;
+	static const unsigned char other[] = {
+		0, 0, 0, 1,                          /* round 1 */
+	};
+	static const unsigned char info[] = {
+		0, 0, 0, 7, 'A', '2', '5', '6', 'G', 'C', 'M', /* AlgorithmID */
+		0, 0, 0, 0,                                    /* PartyUInfo */
+		0, 0, 0, 0,                                    /* PartyVInfo */
+		0, 0, 1, 0,                                    /* SuppPubInfo: 256 */
+	};
+	unsigned int kl = 0;
+	md = EVP_MD_CTX_new();
+	ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(md, other, sizeof(other)) == 1 &&
+	     EVP_DigestUpdate(md, z, sizeof(z)) == 1 && EVP_DigestUpdate(md, info, sizeof(info)) == 1 &&
+	     EVP_DigestFinal_ex(md, key, &kl) == 1 && kl == 32;
+out:
+	OPENSSL_cleanse(z, sizeof(z));
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_CTX_free(dc);
+	EVP_PKEY_CTX_free(fc);
+	EVP_PKEY_free(peer);
+	ERR_clear_error();
+	return ok;
+}
+
+/* AES-256-GCM with the header segment as AAD; *pt is malloc'd. */
+static bool jwe_open(const unsigned char key[32], const struct jwe_parts *j, unsigned char **pt, size_t *ptlen)
+{
+	bool ok = false;
+	size_t ctlen = 0;
+	unsigned char *ct = b64u_decode(j->ct_b64, j->ct_b64_len, &ctlen);
+	unsigned char *out = ct ? malloc(ctlen + 16) : NULL;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l1 = 0, l2 = 0;
+	if (!out || !c || ctlen > INT_MAX || EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, (int)sizeof(j->iv), NULL) != 1 ||
+	    EVP_DecryptInit_ex(c, NULL, NULL, key, j->iv) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &l1, (const unsigned char *)j->hdr_b64, (int)j->hdr_b64_len) != 1 ||
+	    EVP_DecryptUpdate(c, out, &l1, ct, (int)ctlen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, (int)sizeof(j->tag), (void *)j->tag) != 1 ||
+	    EVP_DecryptFinal_ex(c, out + l1, &l2) != 1)
+		goto out;
+	*pt = out;
+	*ptlen = (size_t)l1 + (size_t)l2;
+	out = NULL;
+	ok = true;
+out:
+	if (out) {
+		OPENSSL_cleanse(out, ctlen);
+		free(out);
+	}
+	free(ct);
+	EVP_CIPHER_CTX_free(c);
+	ERR_clear_error();
+	return ok;
 }
 
 int hs_image_decrypt(const char *in, const char *out, const hs_key *own, const json_t *manifest,
@@ -1075,9 +1204,8 @@ int hs_image_decrypt(const char *in, const char *out, const hs_key *own, const j
 	int rc = -1;
 	char *ct = NULL;
 	size_t ctlen = 0, ptlen = 0;
-	uint8_t *pt = NULL;
-	cjose_jwe_t *jwe = NULL;
-	cjose_err err;
+	unsigned char *pt = NULL, key[32];
+	struct jwe_parts j;
 	if (!own || !own->priv) {
 		fail(reason, HS_R_BAD_KEY);
 		goto out;
@@ -1097,11 +1225,9 @@ int hs_image_decrypt(const char *in, const char *out, const hs_key *own, const j
 	ct = (char *)file_read(in, JWE_MAX, &ctlen, reason);
 	if (!ct)
 		goto out;
-	if (jwe_precheck(ct, ctlen, own, reason) != 0)
+	if (jwe_parse(ct, ctlen, own, &j, reason) != 0)
 		goto out;
-	jwe = cjose_jwe_import(ct, ctlen, &err);
-	pt = jwe ? cjose_jwe_decrypt(jwe, own->jwk, &ptlen, &err) : NULL;
-	if (!pt) {
+	if (!jwe_derive_key(own, &j, key) || !jwe_open(key, &j, &pt, &ptlen)) {
 		fail(reason, HS_R_DECRYPT_FAILED);
 		goto out;
 	}
@@ -1125,11 +1251,11 @@ int hs_image_decrypt(const char *in, const char *out, const hs_key *own, const j
 		goto out;
 	rc = 0;
 out:
+	OPENSSL_cleanse(key, sizeof(key));
 	if (pt) {
 		OPENSSL_cleanse(pt, ptlen);
-		cjose_get_dealloc()(pt);
+		free(pt);
 	}
-	cjose_jwe_release(jwe);
 	free(ct);
 	return rc;
 }

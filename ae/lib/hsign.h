@@ -32,6 +32,7 @@
  *   gateway's P-256 public key: alg "ECDH-ES" (direct key agreement with an
  *   ephemeral key and the Concat KDF, RFC 7518 4.6), enc "A256GCM",
  *   protected header {"alg","enc","kid","typ":"hearth-image+jwe","epk"}.
+ *   Encryption holds the image in memory (at most HS_CRYPT_MAX bytes).
  *
  *   Verification stops at the first failed check and names it with one of
  *   the HS_R_* reason codes below (stable strings, meant for logs and for
