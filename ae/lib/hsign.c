@@ -350,9 +350,10 @@ int hs_key_generate(hs_key **out, const char **reason)
 int hs_key_load(const char *path, hs_key **out, const char **reason)
 {
 	size_t n = 0;
-	unsigned char *pem = file_read(path, PEM_MAX, &n, reason);
-	if (!pem)
-		return -1;
+	const char *why = NULL;
+	unsigned char *pem = file_read(path, PEM_MAX, &n, &why);
+	if (!pem) /* too large for a key file: not a key */
+		return fail(reason, strcmp(why, HS_R_SIZE_MISMATCH) == 0 ? HS_R_BAD_KEY : why);
 	int rc = -1;
 	bool priv = true;
 	BIO *bio = BIO_new_mem_buf(pem, (int)n);
