@@ -347,6 +347,14 @@ int hs_key_generate(hs_key **out, const char **reason)
 	return key_from_pkey(pk, true, out, reason);
 }
 
+/* Passphrase-protected PEM files are refused instead of prompting on a
+ * terminal (OpenSSL's default without a callback). */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return -1;
+}
+
 int hs_key_load(const char *path, hs_key **out, const char **reason)
 {
 	size_t n = 0;
@@ -357,12 +365,12 @@ int hs_key_load(const char *path, hs_key **out, const char **reason)
 	int rc = -1;
 	bool priv = true;
 	BIO *bio = BIO_new_mem_buf(pem, (int)n);
-	EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
 	if (bio && !pk) {
 		priv = false;
 		BIO_free(bio);
 		bio = BIO_new_mem_buf(pem, (int)n);
-		pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+		pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL) : NULL;
 	}
 	ERR_clear_error();
 	if (!pk)

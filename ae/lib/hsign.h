@@ -51,6 +51,10 @@
  * Return values
  *   Functions returning int give 0 on success and -1 on failure with
  *   *reason set (reason may be NULL when the caller does not care).
+ *
+ * Threads
+ *   There is no global state: calls may run in several threads at once as
+ *   long as they do not share an hs_keyset being modified.
  */
 #ifndef HEARTH_HSIGN_H
 #define HEARTH_HSIGN_H
@@ -105,8 +109,8 @@ typedef enum hs_image_form {
 int hs_key_generate(hs_key **out, const char **reason);
 
 /* Load a PEM file: a private key (PKCS#8 or SEC1) or a public key
- * (SubjectPublicKeyInfo). Only P-256 keys are accepted. Files above 64 KiB
- * are refused. Reasons: HS_R_IO, HS_R_BAD_KEY, HS_R_INTERNAL. */
+ * (SubjectPublicKeyInfo). Only P-256 keys are accepted; files above 64 KiB
+ * and passphrase-protected keys are refused (bad-key). Reasons: HS_R_IO, HS_R_BAD_KEY, HS_R_INTERNAL. */
 int hs_key_load(const char *path, hs_key **out, const char **reason);
 
 /* Write the private key (PKCS#8 PEM, mode 0600, refusing to replace an

@@ -301,8 +301,10 @@ static int cmd_manifest(int argc, char **argv)
 			rc = usage_error("--hw: a comma-separated list of hardware versions");
 			goto out;
 		}
-		if (strcmp(o.name[i], "advisory") == 0)
-			json_array_append_new(adv, json_string(o.val[i]));
+		if (strcmp(o.name[i], "advisory") == 0 && json_array_append_new(adv, json_string(o.val[i])) != 0) {
+			rc = usage_error("--advisory: a UTF-8 identifier");
+			goto out;
+		}
 	}
 	if (hs_key_load(opt(&o, "key"), &k, &reason) != 0) {
 		refused(opt(&o, "key"), reason);

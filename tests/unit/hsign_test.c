@@ -339,6 +339,16 @@ static void test_keys(void **state)
 	assert_string_equal(why, HS_R_BAD_KEY);
 	assert_null(k);
 
+	/* a passphrase-protected key is refused, not prompted for */
+	path_in(p, sizeof(p), "locked.pem");
+	f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PrivateKey(f, vendor_pk, EVP_aes_256_cbc(), (const unsigned char *)"pw", 2, NULL, NULL),
+	                 1);
+	fclose(f);
+	assert_int_equal(hs_key_load(p, &k, &why), -1);
+	assert_string_equal(why, HS_R_BAD_KEY);
+
 	hs_key_free(&priv);
 	hs_key_free(&pub);
 	hs_key_free(&k); /* NULL is fine */
