@@ -1,6 +1,7 @@
 # Hearth - a oneM2M CSE.  `make` builds everything into build/.
 #   make run          build and start an IN-CSE on 127.0.0.1:8080 (db under var/)
 #   build/hearth-device   the simulated device agent (see README "Device agent")
+#   build/hearth-sign     keys, signed manifests and assignments, image encryption (README "Signing")
 #   make test         build and run every test (unit + conformance)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make WERROR=1     warnings are errors (CI)
@@ -132,6 +133,7 @@ clean:
 
 include mk/bench.mk
 include mk/tools.mk
+include mk/sign.mk
 
 -include mk/fuzz.mk
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
