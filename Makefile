@@ -23,12 +23,13 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) -I. $(EXTRA_CFLAGS)
-# paho.mqtt.c ships no .pc file in Debian 12: the asynchronous client
-# without TLS (mqtt3a); -lpaho-mqtt3as when mqtts:// lands.
-MQTT_LIBS := -lpaho-mqtt3a
-# the daemon loads libcurl and libxml2 itself on first use
-# (bindings/transport_http.c, bindings/codec_xml.c)
-DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) $(MQTT_LIBS) -lpthread -lm
+# paho.mqtt.c ships no .pc file in Debian 12: the asynchronous client,
+# with TLS (mqtt3as, on OpenSSL), for the test clients (ae/lib).
+MQTT_LIBS := -lpaho-mqtt3as
+# the daemon loads libcurl, libxml2 and paho (mqtt3as with TLS, else
+# mqtt3a) itself on first use (bindings/transport_http.c,
+# bindings/codec_xml.c, bindings/mqtt_binding.c)
+DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) -lpthread -lm
 LDLIBS  := $(PKG_LIBS) $(MQTT_LIBS) -lpthread -lm
 LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 
