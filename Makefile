@@ -69,11 +69,12 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-# The harness takes codec_xml (http+xml pass) and rsc_http_status (mqtt
-# pass) from libhearth.a through a partial link that exports only those
+# The harness takes codec_xml (the xml passes) and rsc_http_status (mqtt
+# passes) from libhearth.a through a partial link that exports only those
 # symbols: linking the archive itself would drag in cse/prim.o, whose
 # m2m_request_init clashes with the client library's.
-CONF_CORE_SYMS := codec_xml_encode codec_xml_decode rsc_http_status
+CONF_CORE_SYMS := codec_xml_encode codec_xml_decode codec_xml_encode_prim codec_xml_decode_prim \
+                  rsc_http_status
 $(B)/obj/conformance/hearth_core.o: $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(LD) -r -o $@.tmp $(addprefix -u ,$(CONF_CORE_SYMS)) $<

@@ -144,8 +144,13 @@ void harness_peer_log_tail(const harness_peer *p, int lines);
  *              primitive members as TS-0009 does); the response primitive
  *              fills rsc, rqi, rvi, body (pc) and http_status (derived with
  *              rsc_http_status); r->headers holds its other members.
- *   mqtt+xml   not supported (the CSE serves json topics only): the group
- *              setup fails.
+ *   mqtt+xml   as mqtt+json, with every request primitive an m2m:rqp
+ *              document on /oneM2M/req/<fr>/<cse-id>/xml and the m2m:rsp
+ *              answer decoded back into the JSON tree (body = pc). A
+ *              primitive XML cannot carry faithfully (decoding its XML
+ *              does not give it back: "" where NULL is meant, a string
+ *              where a list belongs) goes as JSON on the json topic with
+ *              a NOTE line.
  * A request that cannot be expressed in the pass's binding (raw body bytes
  * or HTTP headers over MQTT, a query parameter without primitive member)
  * skips the current test with a message. Foreign mode with mqtt needs
@@ -153,7 +158,7 @@ void harness_peer_log_tail(const harness_peer *p, int lines);
 bool harness_is_mqtt(void);
 bool harness_is_xml(void);
 bool harness_is_http_json(void);
-const char *harness_mode(void);  /* "http+json", "http+xml", "mqtt+json" */
+const char *harness_mode(void);  /* "http+json", "http+xml", "mqtt+json", "mqtt+xml" */
 
 #define HARNESS_HTTP_JSON_ONLY()                                              \
 	do {                                                                  \
