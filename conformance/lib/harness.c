@@ -74,6 +74,11 @@ static struct {
 	char conf[600];
 	char log[600];
 	bool atexit_set;
+	/* TLS listener (harness_broker_set_tls): copies of the files in dir */
+	bool tls;
+	int tls_port;
+	bool tls_require_cert;
+	bool tls_has_ca;
 } B;
 
 /* Binding / serialization of this pass (see harness.h); outside H, which
@@ -236,6 +241,20 @@ void harness_case(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(H.label, sizeof(H.label), fmt, ap);
 	va_end(ap);
+}
+
+bool harness_log_contains(const char *needle)
+{
+	char line[1024];
+	bool found = false;
+	if (!H.local || !H.log[0] || !needle)
+		return false;
+	FILE *f = fopen(H.log, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }
 
 void harness_log_tail(int lines)
@@ -1690,6 +1709,7 @@ void harness_delete_at(const char *file, int line, const char *to, const char *f
 struct notif_receiver {
 	struct MHD_Daemon *d;
 	char url[128];
+	char *tls_cert, *tls_key; /* PEM in memory, for MHD (https receiver) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	notif_msg *head, *tail;
@@ -1813,11 +1833,46 @@ static void notif_completed(void *cls, struct MHD_Connection *conn, void **con_c
 	}
 }
 
+/* A whole small file (PEM) into a NUL-terminated buffer; NULL on failure. */
+static char *slurp(const char *path)
+{
+	enum { MAXF = 1 << 20 };
+	FILE *f = fopen(path, "rb");
+	char *b = f ? malloc(MAXF + 1) : NULL;
+	size_t n = b ? fread(b, 1, MAXF, f) : 0;
+	if (f)
+		fclose(f);
+	if (!b || n == 0 || n == MAXF) {
+		print_error("harness: cannot read %s\n", path);
+		free(b);
+		return NULL;
+	}
+	b[n] = '\0';
+	return b;
+}
+
 notif_receiver *notif_receiver_start(void)
+{
+	return notif_receiver_start_tls(NULL, NULL);
+}
+
+notif_receiver *notif_receiver_start_tls(const char *cert_file, const char *key_file)
 {
 	notif_receiver *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (cert_file) {
+		r->tls_cert = slurp(cert_file);
+		r->tls_key = slurp(key_file);
+		if (!r->tls_cert || !r->tls_key) {
+			free(r->tls_cert);
+			free(r->tls_key);
+			free(r);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->http = 200;
@@ -1828,10 +1883,17 @@ notif_receiver *notif_receiver_start(void)
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = 0;
-	r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	                        notif_handler, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_NOTIFY_COMPLETED, notif_completed, r,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (cert_file)
+		r->d = MHD_start_daemon(flags, 0, NULL, NULL, notif_handler, r, MHD_OPTION_SOCK_ADDR,
+		                        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+		                        notif_completed, r, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+		                        MHD_OPTION_HTTPS_MEM_CERT, r->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+		                        r->tls_key, MHD_OPTION_END);
+	else
+		r->d = MHD_start_daemon(flags, 0, NULL, NULL, notif_handler, r, MHD_OPTION_SOCK_ADDR,
+		                        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+		                        notif_completed, r, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+		                        MHD_OPTION_END);
 	if (!r->d) {
 		print_error("harness: cannot start the notification receiver\n");
 		notif_receiver_stop(&r);
@@ -1843,7 +1905,8 @@ notif_receiver *notif_receiver_start(void)
 		notif_receiver_stop(&r);
 		return NULL;
 	}
-	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%u/notify", (unsigned)di->port);
+	snprintf(r->url, sizeof(r->url), "%s://127.0.0.1:%u/notify", cert_file ? "https" : "http",
+	         (unsigned)di->port);
 	return r;
 }
 
@@ -1876,6 +1939,8 @@ void notif_receiver_stop(notif_receiver **rp)
 	}
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
+	free(r->tls_cert);
+	free(r->tls_key);
 	free(r);
 	*rp = NULL;
 }
@@ -2003,7 +2068,7 @@ static void broker_atexit(void)
 	}
 }
 
-static bool broker_accepts(void)
+static bool broker_accepts(int port)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {0};
@@ -2012,11 +2077,38 @@ static bool broker_accepts(void)
 		return false;
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)B.port);
+	sa.sin_port = htons((uint16_t)port);
 	ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(s);
 	return ok;
 }
+
+/* The broker's directory and plain port, made on first use. */
+static int broker_dir(void)
+{
+	if (B.dir[0])
+		return 0;
+	char tmpl[] = "/tmp/hearth-mqtt-XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		print_error("harness: mkdtemp: %s\n", strerror(errno));
+		return -1;
+	}
+	/* mosquitto started as root drops to its own user after reading the
+	 * config; the directory stays readable for the log path and the TLS
+	 * files (copied in, 0644) */
+	chmod(tmpl, 0755);
+	snprintf(B.dir, sizeof(B.dir), "%s", tmpl);
+	snprintf(B.conf, sizeof(B.conf), "%s/mosquitto.conf", B.dir);
+	snprintf(B.log, sizeof(B.log), "%s/broker.log", B.dir);
+	B.port = free_port();
+	if (B.port <= 0) {
+		print_error("harness: no free port for the broker\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int broker_copy(const char *src, const char *name);
 
 int harness_broker_start(void)
 {
@@ -2027,37 +2119,38 @@ int harness_broker_start(void)
 	}
 	if (B.pid > 0)
 		return 0;
-	if (!B.dir[0]) {
-		char tmpl[] = "/tmp/hearth-mqtt-XXXXXX";
-		if (!mkdtemp(tmpl)) {
-			print_error("harness: mkdtemp: %s\n", strerror(errno));
+	if (broker_dir() != 0)
+		return -1;
+	if (B.tls && B.tls_port <= 0) {
+		B.tls_port = free_port();
+		if (B.tls_port <= 0) {
+			print_error("harness: no free port for the broker's TLS listener\n");
 			return -1;
 		}
-		/* mosquitto started as root drops to its own user after reading
-		 * the config; the directory stays readable for the log path only */
-		chmod(tmpl, 0755);
-		snprintf(B.dir, sizeof(B.dir), "%s", tmpl);
-		snprintf(B.conf, sizeof(B.conf), "%s/mosquitto.conf", B.dir);
-		snprintf(B.log, sizeof(B.log), "%s/broker.log", B.dir);
-		B.port = free_port();
-		if (B.port <= 0) {
-			print_error("harness: no free port for the broker\n");
-			return -1;
-		}
-		FILE *f = fopen(B.conf, "w");
-		if (!f) {
-			print_error("harness: %s: %s\n", B.conf, strerror(errno));
-			return -1;
-		}
-		fprintf(f, "# private broker of a Hearth test; not the system service\n"
-		           "listener %d 127.0.0.1\n"
-		           "allow_anonymous true\n"
-		           "persistence false\n"
-		           "log_dest stderr\n"
-		           "log_type error\nlog_type warning\nlog_type notice\n",
-		        B.port);
-		fclose(f);
 	}
+	/* written at every start: a restart may change the TLS listener */
+	FILE *f = fopen(B.conf, "w");
+	if (!f) {
+		print_error("harness: %s: %s\n", B.conf, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "# private broker of a Hearth test; not the system service\n"
+	           "allow_anonymous true\n"
+	           "persistence false\n"
+	           "log_dest stderr\n"
+	           "log_type error\nlog_type warning\nlog_type notice\n"
+	           "listener %d 127.0.0.1\n",
+	        B.port);
+	if (B.tls) {
+		fprintf(f, "listener %d 127.0.0.1\n"
+		           "certfile %s/tls-cert.pem\n"
+		           "keyfile %s/tls-key.pem\n",
+		        B.tls_port, B.dir, B.dir);
+		if (B.tls_has_ca)
+			fprintf(f, "cafile %s/tls-ca.pem\n", B.dir);
+		fprintf(f, "require_certificate %s\n", B.tls_require_cert ? "true" : "false");
+	}
+	fclose(f);
 	if (!B.atexit_set) {
 		atexit(broker_atexit);
 		B.atexit_set = true;
@@ -2088,11 +2181,12 @@ int harness_broker_start(void)
 			B.pid = 0;
 			return -1;
 		}
-		if (broker_accepts())
+		if (broker_accepts(B.port) && (!B.tls || broker_accepts(B.tls_port)))
 			return 0;
 		harness_sleep_ms(20);
 	}
-	print_error("harness: mosquitto does not accept connections on port %d\n", B.port);
+	print_error("harness: mosquitto does not accept connections on port %d (see %s)\n", B.port,
+	            B.log);
 	broker_atexit();
 	return -1;
 }
@@ -2117,6 +2211,50 @@ int harness_broker_stop(void)
 }
 
 int harness_broker_port(void) { return B.port; }
+int harness_broker_tls_port(void) { return B.tls ? B.tls_port : 0; }
+
+/* Copy file src to B.dir/name, readable by the broker's own user. */
+static int broker_copy(const char *src, const char *name)
+{
+	char dst[700], buf[8192];
+	size_t n;
+	int rc = 0;
+	snprintf(dst, sizeof(dst), "%s/%s", B.dir, name);
+	FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+	if (!in || !out) {
+		print_error("harness: cannot copy %s to %s: %s\n", src, dst, strerror(errno));
+		rc = -1;
+	}
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		rc = -1;
+	if (rc == 0)
+		chmod(dst, 0644);
+	return rc;
+}
+
+int harness_broker_set_tls(const char *cert, const char *key, const char *ca, bool require_cert)
+{
+	if (B.pid > 0) {
+		print_error("harness: harness_broker_set_tls while the broker runs\n");
+		return -1;
+	}
+	B.tls = cert != NULL;
+	if (!B.tls)
+		return 0;
+	if (broker_dir() != 0)
+		return -1;
+	B.tls_has_ca = ca != NULL;
+	B.tls_require_cert = require_cert && ca;
+	if (broker_copy(cert, "tls-cert.pem") != 0 || broker_copy(key, "tls-key.pem") != 0 ||
+	    (ca && broker_copy(ca, "tls-ca.pem") != 0))
+		return -1;
+	return 0;
+}
 
 void harness_broker_cleanup(void)
 {
@@ -2129,6 +2267,8 @@ void harness_broker_cleanup(void)
 			nftw(B.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		B.dir[0] = '\0';
 	}
+	B.tls = false;
+	B.tls_port = 0;
 }
 
 /* ---- peer daemons (two-tier tests) ---------------------------------------- */

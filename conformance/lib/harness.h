@@ -189,6 +189,7 @@ void harness_sleep_ms(long ms);
 int64_t harness_now_ms(void);                  /* monotonic */
 void harness_case(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void harness_log_tail(int lines);              /* print the daemon log tail (local) */
+bool harness_log_contains(const char *needle); /* does a line of the daemon log hold it? */
 
 /* ---- requests ---- */
 /* Send a request; `content` is stolen (may be NULL). Never fails the test by
@@ -270,6 +271,16 @@ const char *harness_mosquitto_path(void); /* the binary, or NULL when not instal
 int harness_broker_start(void);  /* start and wait until it accepts connections */
 int harness_broker_stop(void);   /* SIGTERM, wait (SIGKILL after 5 s) */
 int harness_broker_port(void);   /* 0 before the first start */
+/* A second, TLS listener (mosquitto's certfile/keyfile/cafile/
+ * require_certificate) on its own free loopback port, beside the plain
+ * one: server certificate cert with key; ca (may be NULL) the CA file, and
+ * with require_cert a client certificate from ca is required. The files
+ * are copied into the broker's directory (readable by mosquitto's own
+ * user). Takes effect at the next harness_broker_start() (the broker must
+ * be stopped); cert NULL removes the listener. The TLS port is kept across
+ * restarts. 0, or -1 with a printed reason. */
+int harness_broker_set_tls(const char *cert, const char *key, const char *ca, bool require_cert);
+int harness_broker_tls_port(void); /* 0 without a TLS listener */
 void harness_broker_cleanup(void);
 
 /* ---- notification receiver ---- */
@@ -284,6 +295,9 @@ typedef struct notif_msg {
 } notif_msg;
 
 notif_receiver *notif_receiver_start(void);   /* NULL on failure (printed) */
+/* The same over HTTPS with the server certificate and key (PEM files); its
+ * URL is "https://127.0.0.1:PORT/notify". */
+notif_receiver *notif_receiver_start_tls(const char *cert_file, const char *key_file);
 void notif_receiver_stop(notif_receiver **r);
 const char *notif_receiver_url(const notif_receiver *r); /* "http://127.0.0.1:PORT/notify" */
 /* Answer for ordinary notifications / for verification requests (vrq). */
