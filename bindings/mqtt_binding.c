@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,8 @@ static struct {
 	const char *(*strerror)(int);
 	void (*freeMessage)(MQTTAsync_message **);
 	void (*free)(void *);
+	void (*setTraceLevel)(enum MQTTASYNC_TRACE_LEVELS);
+	void (*setTraceCallback)(MQTTAsync_traceCallback *);
 } pq;
 static pthread_mutex_t pq_mx = PTHREAD_MUTEX_INITIALIZER;
 
@@ -128,6 +131,8 @@ static int paho_load(bool tls)
 	PQ_SYM(strerror, "MQTTAsync_strerror");
 	PQ_SYM(freeMessage, "MQTTAsync_freeMessage");
 	PQ_SYM(free, "MQTTAsync_free");
+	PQ_SYM(setTraceLevel, "MQTTAsync_setTraceLevel");
+	PQ_SYM(setTraceCallback, "MQTTAsync_setTraceCallback");
 #undef PQ_SYM
 	pq.tls = tls;
 	rc = 0;
@@ -151,6 +156,8 @@ out:
 #define MQTTAsync_strerror (pq.strerror)
 #define MQTTAsync_freeMessage (pq.freeMessage)
 #define MQTTAsync_free (pq.free)
+#define MQTTAsync_setTraceLevel (pq.setTraceLevel)
+#define MQTTAsync_setTraceCallback (pq.setTraceCallback)
 
 
 #define MQTT_BACKOFF_MIN_MS 500L
@@ -705,6 +712,50 @@ static void schedule_retry(mqtt_binding *b)
 	pthread_cond_broadcast(&b->cv);
 }
 
+/*
+ * Why a TLS connect failed. OpenSSL's errors (a chain that does not
+ * verify) come through ssl_error_cb; paho's host name check leaves no
+ * OpenSSL error, only a trace line ("rc from X509_check_ip_asc is 0" after
+ * "X509_check_host ... failed"), so while a TLS connection is being set up
+ * the trace is on at MINIMUM and read here (paho's trace is process-wide;
+ * the daemon has one binding). tls_seen records, per attempt, what was
+ * learnt: the broker's certificate passed both checks, or a reason was
+ * already logged.
+ */
+enum { TLS_SEEN_PEER_OK = 1, TLS_SEEN_REASON = 2 };
+static atomic_int tls_seen;
+static char tls_host[256]; /* the broker's host, for the trace's messages */
+
+static void on_trace(enum MQTTASYNC_TRACE_LEVELS level, char *msg)
+{
+	const char *p;
+	(void)level;
+	if (!msg)
+		return;
+	if (strstr(msg, "peername from X509_check_host")) {
+		atomic_fetch_or(&tls_seen, TLS_SEEN_PEER_OK);
+	} else if ((p = strstr(msg, "rc from X509_check_ip_asc is ")) != NULL) {
+		if (strcmp(p + 29, "1") == 0) {
+			atomic_fetch_or(&tls_seen, TLS_SEEN_PEER_OK);
+		} else {
+			atomic_fetch_or(&tls_seen, TLS_SEEN_REASON);
+			log_warn("mqtt: TLS: the broker's certificate does not name %s (host name "
+			         "verification)", tls_host);
+		}
+	}
+}
+
+/* OpenSSL's reasons for a failed handshake (paho's receive thread). */
+static int on_tls_error(const char *str, size_t len, void *u)
+{
+	mqtt_binding *b = u;
+	while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
+		len--;
+	atomic_fetch_or(&tls_seen, TLS_SEEN_REASON);
+	log_warn("mqtt: TLS with %s:%d: %.*s", b->host, b->port, (int)(len > 300 ? 300 : len), str);
+	return 0;
+}
+
 static void on_sub_ok(void *ctx, MQTTAsync_successData *r)
 {
 	mqtt_binding *b = ctx;
@@ -736,6 +787,8 @@ static void on_sub_fail(void *ctx, MQTTAsync_failureData *r)
 static void on_connect_ok(void *ctx, MQTTAsync_successData *r)
 {
 	mqtt_binding *b = ctx;
+	if (b->tls)
+		MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_FATAL);
 	char *topics[3] = { b->sub_req, b->sub_reg, b->sub_resp };
 	int qos[3] = { MQTT_QOS, MQTT_QOS, MQTT_QOS };
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -755,8 +808,19 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *r)
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *r)
 {
 	mqtt_binding *b = ctx;
-	log_warn("mqtt: cannot connect to %s:%d: %s", b->host, b->port,
-	         r && r->message ? r->message : (r ? MQTTAsync_strerror(r->code) : "-"));
+	const char *hint = "";
+	if (b->tls) {
+		int seen = atomic_load(&tls_seen);
+		MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_FATAL);
+		if (seen == TLS_SEEN_PEER_OK)
+			hint = b->tls_cert ? " (the broker's certificate verified; the broker closed the "
+			                     "connection: does it accept our client certificate?)"
+			                   : " (the broker's certificate verified; the broker closed the "
+			                     "connection: does it require a client certificate? none is "
+			                     "configured)";
+	}
+	log_warn("mqtt: cannot connect to %s:%d: %s%s", b->host, b->port,
+	         r && r->message ? r->message : (r ? MQTTAsync_strerror(r->code) : "-"), hint);
 	pthread_mutex_lock(&b->mx);
 	schedule_retry(b);
 	pthread_mutex_unlock(&b->mx);
@@ -771,16 +835,6 @@ static void on_lost(void *ctx, char *cause)
 	b->backoff_ms = MQTT_BACKOFF_MIN_MS;
 	schedule_retry(b);
 	pthread_mutex_unlock(&b->mx);
-}
-
-/* OpenSSL's reasons for a failed handshake (paho's receive thread). */
-static int on_tls_error(const char *str, size_t len, void *u)
-{
-	mqtt_binding *b = u;
-	while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
-		len--;
-	log_warn("mqtt: TLS with %s:%d: %.*s", b->host, b->port, (int)(len > 300 ? 300 : len), str);
-	return 0;
 }
 
 static void *supervisor_main(void *arg)
@@ -823,6 +877,11 @@ static void *supervisor_main(void *arg)
 			so.ssl_error_cb = on_tls_error;
 			so.ssl_error_context = b;
 			co.ssl = &so;
+		}
+		if (b->tls) {
+			atomic_store(&tls_seen, 0);
+			MQTTAsync_setTraceCallback(on_trace);
+			MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_MINIMUM);
 		}
 		int rc = MQTTAsync_connect(b->cl, &co);
 
@@ -1096,6 +1155,7 @@ int mqtt_binding_start(mqtt_binding **out, cse *c, const mqtt_opts *o)
 	b->password = m2m_strdup(o->password ? o->password : "");
 	b->tls = o->tls;
 	if (b->tls) {
+		snprintf(tls_host, sizeof tls_host, "%s", o->host);
 		const char *const files[3] = { o->tls_ca, o->tls_cert, o->tls_key };
 		char **const dst[3] = { &b->tls_ca, &b->tls_cert, &b->tls_key };
 		for (int i = 0; i < 3; i++) {

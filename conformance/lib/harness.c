@@ -243,13 +243,25 @@ void harness_case(const char *fmt, ...)
 	va_end(ap);
 }
 
-bool harness_log_contains(const char *needle)
+long harness_log_size(void)
+{
+	struct stat st;
+	if (!H.local || !H.log[0] || stat(H.log, &st) != 0)
+		return 0;
+	return (long)st.st_size;
+}
+
+bool harness_log_contains(long from, const char *needle)
 {
 	char line[1024];
 	bool found = false;
 	if (!H.local || !H.log[0] || !needle)
 		return false;
 	FILE *f = fopen(H.log, "r");
+	if (f && from > 0 && fseek(f, from, SEEK_SET) != 0) {
+		fclose(f);
+		return false;
+	}
 	while (f && !found && fgets(line, sizeof(line), f))
 		found = strstr(line, needle) != NULL;
 	if (f)

@@ -189,7 +189,10 @@ void harness_sleep_ms(long ms);
 int64_t harness_now_ms(void);                  /* monotonic */
 void harness_case(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void harness_log_tail(int lines);              /* print the daemon log tail (local) */
-bool harness_log_contains(const char *needle); /* does a line of the daemon log hold it? */
+/* Local: the daemon log's size in bytes (a mark), and whether a line
+ * written after byte `from` holds needle. */
+long harness_log_size(void);
+bool harness_log_contains(long from, const char *needle);
 
 /* ---- requests ---- */
 /* Send a request; `content` is stolen (may be NULL). Never fails the test by
