@@ -413,8 +413,10 @@ static void test_retarget_over_mqtt(void **state)
 
 	harness_case("IN -> MN over MQTT");
 	const char *aei = harness_name("Cmq");
-	m2m_do(c2, M2M_OP_CREATE, "cse-mn2", aei, 2,
-	       json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", aei, "api", "Nmq", "rr", 0, "srv", "3"), NULL, &r);
+	json_t *ae = json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", aei, "api", "Nmq", "rr", 0,
+	                       "srv", "3");
+	m2m_do(c2, M2M_OP_CREATE, "cse-mn2", aei, 2, ae, NULL, &r); /* content borrowed */
+	json_decref(ae);
 	EXPECT_RSC(&r, 2001);
 	m2m_result_clear(&r);
 	harness_req(&r, M2M_OP_CREATE, hfmt("/id-mn2/cse-mn2/%s", aei), harness_admin(), 3,
