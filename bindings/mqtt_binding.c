@@ -2,7 +2,8 @@
  * mqtt_binding.c - the oneM2M MQTT binding (TS-0010) on paho.mqtt.c.
  *
  * Design note
- *   Client: MQTTAsync (libpaho-mqtt3a). Its callbacks run on paho's own
+ *   Client: MQTTAsync (libpaho-mqtt3a, or libpaho-mqtt3as for TLS, loaded
+ *   with dlopen() at start; see paho_load()). Its callbacks run on paho's own
  *   receive thread, which must not block: cse_handle() may wait for a group
  *   commit (about 1 ms, longer on a slow disk) and must not stall keep-alive
  *   and PUBACK traffic. So the message callback only copies the message into
@@ -33,6 +34,16 @@
  *   Responses are published with QoS 1 and not retained; a response whose
  *   connection is gone is lost (the originator retries).
  *
+ *   Serializations: the last topic level says json or xml; a request is
+ *   decoded into the same bare JSON primitive either way (XML through
+ *   codec_xml_decode_prim(), so XML content's refusals apply) and answered
+ *   in its own serialization on its own kind of topic. cbor is dropped.
+ *
+ *   TLS: an ssl:// connection whose broker certificate must chain to the
+ *   configured CA and name the host; the reason of a failed attempt is
+ *   logged (OpenSSL's error queue, paho's host check seen in its trace,
+ *   or a hint when the broker closed a verified connection).
+ *
  *   Outgoing requests (transport_mqtt_send) share this connection: waiting
  *   callers sit on a list matched by rqi when a message arrives on
  *   /oneM2M/resp/<cse-id>/...; each waits at most its timeout.
@@ -40,7 +51,8 @@
  * Invariants: paho callbacks never block on the core; every message queued
  * is answered exactly once; mqtt_binding_stop() answers what is queued,
  * wakes every waiting sender, then disconnects and destroys the client.
- * Cost: one copy of each payload, one JSON decode and one encode.
+ * Cost: one copy of each payload, one decode and one encode (JSON, or an
+ * XML tree plus the JSON tree).
  */
 #include <ctype.h>
 #include <errno.h>
