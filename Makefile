@@ -25,12 +25,13 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) -I. $(EXTRA_CFLAGS)
-# paho.mqtt.c ships no .pc file in Debian 12: the asynchronous client
-# without TLS (mqtt3a); -lpaho-mqtt3as when mqtts:// lands.
-MQTT_LIBS := -lpaho-mqtt3a
-# the daemon loads libcurl and libxml2 itself on first use
-# (bindings/transport_http.c, bindings/codec_xml.c)
-DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) $(MQTT_LIBS) -lpthread -lm
+# paho.mqtt.c ships no .pc file in Debian 12: the asynchronous client,
+# with TLS (mqtt3as, on OpenSSL), for the test clients (ae/lib).
+MQTT_LIBS := -lpaho-mqtt3as
+# the daemon loads libcurl, libxml2 and paho (mqtt3as with TLS, else
+# mqtt3a) itself on first use (bindings/transport_http.c,
+# bindings/codec_xml.c, bindings/mqtt_binding.c)
+DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) -lpthread -lm
 LDLIBS  := $(PKG_LIBS) $(MQTT_LIBS) -lpthread -lm
 LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 
@@ -90,11 +91,12 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
 
-# The harness takes codec_xml (http+xml pass) and rsc_http_status (mqtt
-# pass) from libhearth.a through a partial link that exports only those
+# The harness takes codec_xml (the xml passes) and rsc_http_status (mqtt
+# passes) from libhearth.a through a partial link that exports only those
 # symbols: linking the archive itself would drag in cse/prim.o, whose
 # m2m_request_init clashes with the client library's.
-CONF_CORE_SYMS := codec_xml_encode codec_xml_decode rsc_http_status
+CONF_CORE_SYMS := codec_xml_encode codec_xml_decode codec_xml_encode_prim codec_xml_decode_prim \
+                  rsc_http_status
 $(B)/obj/conformance/hearth_core.o: $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(LD) -r -o $@.tmp $(addprefix -u ,$(CONF_CORE_SYMS)) $<

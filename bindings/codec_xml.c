@@ -232,24 +232,46 @@ static const xtype sgn_t = XT(sgn_f);
 static const xfield agn_f[] = { { "m2m:sgn", XK_OBJ, 1, &sgn_t } };
 static const xtype agn_t = XT(agn_f);
 
-/* response primitive, aggregated response, resource reference list */
+/* request and response primitives (TS-0004 Tables 6.4.1-1 / 6.4.2-1 order):
+ * filterCriteria, responseTypeInfo and their parts */
+static const xfield fcatr_f[] = { { "nm", XK_STR, 0, NULL }, { "val", XK_GEN, 0, NULL } };
+static const xtype fcatr_t = XT(fcatr_f);
+static const xfield fc_f[] = {
+	{ "crb", XK_STR, 0, NULL }, { "cra", XK_STR, 0, NULL }, { "ms", XK_STR, 0, NULL },
+	{ "us", XK_STR, 0, NULL }, { "sts", XK_INT, 0, NULL }, { "stb", XK_INT, 0, NULL },
+	{ "exb", XK_STR, 0, NULL }, { "exa", XK_STR, 0, NULL }, { "lbl", XK_STRLIST, 0, NULL },
+	{ "lbq", XK_STR, 0, NULL }, { "ty", XK_INTLIST, 0, NULL }, { "sza", XK_INT, 0, NULL },
+	{ "szb", XK_INT, 0, NULL }, { "cty", XK_STRLIST, 0, NULL },
+	{ "atr", XK_OBJ, 1, &fcatr_t }, { "fu", XK_INT, 0, NULL }, { "lim", XK_INT, 0, NULL },
+	{ "smf", XK_STR, 0, NULL }, { "fo", XK_INT, 0, NULL }, { "cfs", XK_INT, 0, NULL },
+	{ "cfq", XK_STR, 0, NULL }, { "lvl", XK_INT, 0, NULL }, { "ofst", XK_INT, 0, NULL },
+	{ "clbl", XK_STRLIST, 0, NULL }, { "palb", XK_STRLIST, 0, NULL },
+	{ "chty", XK_INTLIST, 0, NULL }, { "pty", XK_INTLIST, 0, NULL },
+	{ "catr", XK_OBJ, 1, &fcatr_t }, { "patr", XK_OBJ, 1, &fcatr_t }, { "arp", XK_STR, 0, NULL },
+};
+static const xtype fc_t = XT(fc_f);
+static const xfield rti_f[] = { { "rtv", XK_INT, 0, NULL }, { "nu", XK_STRLIST, 0, NULL } };
+static const xtype rti_t = XT(rti_f);
 static const xfield rsp_f[] = {
 	{ "rsc", XK_INT, 0, NULL }, { "rqi", XK_STR, 0, NULL }, { "pc", XK_GEN, 0, NULL },
 	{ "to", XK_STR, 0, NULL }, { "fr", XK_STR, 0, NULL }, { "ot", XK_STR, 0, NULL },
-	{ "rset", XK_STR, 0, NULL }, { "ec", XK_INT, 0, NULL }, { "rvi", XK_STR, 0, NULL },
-	{ "cnst", XK_INT, 0, NULL }, { "cnot", XK_INT, 0, NULL },
+	{ "rset", XK_STR, 0, NULL }, { "ec", XK_INT, 0, NULL }, { "cnst", XK_INT, 0, NULL },
+	{ "cnot", XK_INT, 0, NULL }, { "rvi", XK_STR, 0, NULL }, { "vsi", XK_STR, 0, NULL },
 };
 static const xtype rsp_t = XT(rsp_f);
 static const xfield rqp_f[] = {
 	{ "op", XK_INT, 0, NULL }, { "to", XK_STR, 0, NULL }, { "fr", XK_STR, 0, NULL },
 	{ "rqi", XK_STR, 0, NULL }, { "ty", XK_INT, 0, NULL }, { "pc", XK_GEN, 0, NULL },
 	{ "rol", XK_STR, 0, NULL }, { "ot", XK_STR, 0, NULL }, { "rqet", XK_STR, 0, NULL },
-	{ "rset", XK_STR, 0, NULL }, { "oet", XK_STR, 0, NULL }, { "ec", XK_INT, 0, NULL },
-	{ "da", XK_BOOL, 0, NULL }, { "gid", XK_STR, 0, NULL }, { "fc", XK_OBJ, 0, NULL },
-	{ "drt", XK_INT, 0, NULL }, { "rcn", XK_INT, 0, NULL }, { "rvi", XK_STR, 0, NULL },
+	{ "rset", XK_STR, 0, NULL }, { "oet", XK_STR, 0, NULL }, { "rt", XK_OBJ, 0, &rti_t },
+	{ "rp", XK_STR, 0, NULL }, { "rcn", XK_INT, 0, NULL }, { "ec", XK_INT, 0, NULL },
+	{ "da", XK_BOOL, 0, NULL }, { "gid", XK_STR, 0, NULL }, { "fc", XK_OBJ, 0, &fc_t },
+	{ "drt", XK_INT, 0, NULL }, { "tids", XK_STRLIST, 0, NULL }, { "rids", XK_STRLIST, 0, NULL },
+	{ "ltids", XK_STRLIST, 0, NULL }, { "tqi", XK_BOOL, 0, NULL }, { "rvi", XK_STR, 0, NULL },
 	{ "vsi", XK_STR, 0, NULL },
 };
 static const xtype rqp_t = XT(rqp_f);
+/* aggregated response, resource reference list */
 static const xfield agr_f[] = { { "m2m:rsp", XK_OBJ, 1, &rsp_t } };
 static const xtype agr_t = XT(agr_f);
 static const xfield rrl_f[] = { { "rrf", XK_REF, 1, NULL } };
@@ -1350,10 +1372,11 @@ static void enc_root(ectx *e, xmlNodePtr parent, const char *name, const json_t 
 	enc_value(e, parent, name, v, d, depth);
 }
 
-char *codec_xml_encode(const json_t *pc)
+/* The document for global element name holding v. With members (a
+ * primitive), v's members are written one by one under the root, so that
+ * content without an XML form spoils only its own member. */
+static char *encode_doc(const char *name, const json_t *v, const xtype *members)
 {
-	const char *name = NULL;
-	json_t *v = NULL;
 	xmlDocPtr doc = NULL;
 	xmlNodePtr holder = NULL, root;
 	xmlChar *mem = NULL;
@@ -1361,14 +1384,10 @@ char *codec_xml_encode(const json_t *pc)
 	char *out = NULL;
 	ectx e = { NULL, 0 };
 
-	if (!json_is_object(pc) || json_object_size(pc) != 1)
-		return NULL;
 	pthread_once(&xml_once, xml_init_once);
 	if (!xs_ok)
 		return NULL;
-	json_object_foreach((json_t *)pc, name, v)
-		break;
-	if (!name || !v || !is_prefixed(name) || !name_ok(name))
+	if (!is_prefixed(name) || !name_ok(name))
 		return NULL;
 	doc = xmlNewDoc((const xmlChar *)"1.0");
 	holder = xmlNewNode(NULL, (const xmlChar *)"holder");
@@ -1378,7 +1397,13 @@ char *codec_xml_encode(const json_t *pc)
 	e.ns = xmlNewNs(holder, (const xmlChar *)CODEC_XML_NS, (const xmlChar *)"m2m");
 	if (!e.ns)
 		goto out;
-	enc_root(&e, holder, name, v, 1);
+	if (members) {
+		root = add_elem(&e, holder, name, NULL);
+		if (root)
+			enc_members(&e, root, v, NULL, members, 2);
+	} else {
+		enc_root(&e, holder, name, v, 1);
+	}
 	root = holder->children;
 	if (e.failed || !root)
 		goto out;
@@ -1403,4 +1428,73 @@ out:
 	if (doc)
 		xmlFreeDoc(doc);
 	return out;
+}
+
+char *codec_xml_encode(const json_t *pc)
+{
+	const char *name = NULL;
+	json_t *v = NULL;
+
+	if (!json_is_object(pc) || json_object_size(pc) != 1)
+		return NULL;
+	json_object_foreach((json_t *)pc, name, v)
+		break;
+	if (!name || !v)
+		return NULL;
+	return encode_doc(name, v, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Primitives (m2m:rqp / m2m:rsp, the MQTT binding's payloads)          */
+/* ------------------------------------------------------------------ */
+
+static const xtype *prim_type(const char *root)
+{
+	if (root && strcmp(root, "m2m:rqp") == 0)
+		return &rqp_t;
+	if (root && strcmp(root, "m2m:rsp") == 0)
+		return &rsp_t;
+	return NULL;
+}
+
+int codec_xml_decode_prim(const char *buf, size_t len, const char *root, json_t **out, char *err,
+                          size_t errlen)
+{
+	json_t *doc = NULL, *v;
+	const char *name = NULL;
+
+	*out = NULL;
+	if (!prim_type(root)) {
+		if (err && errlen > 0)
+			snprintf(err, errlen, "no such primitive element <%.16s>", root ? root : "");
+		return -1;
+	}
+	if (codec_xml_decode(buf, len, &doc, err, errlen) != 0)
+		return -1;
+	json_object_foreach(doc, name, v)
+		break;
+	if (!name || strcmp(name, root) != 0) {
+		if (err && errlen > 0)
+			snprintf(err, errlen, "root element <%.64s> is not <%s>", name ? name : "", root);
+		json_decref(doc);
+		return -1;
+	}
+	if (!json_is_object(v)) {
+		if (err && errlen > 0)
+			snprintf(err, errlen, "<%s> must hold primitive parameters as elements", root);
+		json_decref(doc);
+		return -1;
+	}
+	*out = json_incref(v);
+	json_decref(doc);
+	return 0;
+}
+
+char *codec_xml_encode_prim(const json_t *prim, const char *root)
+{
+	const xtype *t = prim_type(root);
+
+	if (!t || !json_is_object(prim))
+		return NULL;
+	return encode_doc(root, prim, t);
 }

@@ -61,4 +61,27 @@ int codec_xml_decode(const char *buf, size_t len, json_t **out, char *err, size_
  */
 char *codec_xml_encode(const json_t *pc);
 
+/*
+ * Primitives as XML (TS-0004 8.3; the MQTT binding's xml payloads): root
+ * is "m2m:rqp" (request) or "m2m:rsp" (response); the primitive is the
+ * bare JSON object of short-name parameters a JSON payload carries
+ * ({"op":1,"to":...,"pc":{"m2m:cnt":{...}},"fc":{"ty":[3],"atr":[...]}}).
+ * Parameters are typed by the primitive tables (rt, fc and its members
+ * included); pc goes through the content codec above.
+ *
+ * codec_xml_decode_prim(): the same refusals as codec_xml_decode(), and a
+ * document whose root is not root or holds no elements; on success *out
+ * is a new reference to the bare primitive object. -1 with a reason in err
+ * otherwise (*out NULL).
+ *
+ * codec_xml_encode_prim(): the document for prim (an object), parameters in
+ * the tables' order, unknown members after them; a member without an XML
+ * form (e.g. content whose member names are not XML names) is carried as
+ * its JSON text, and only that member. NULL when prim is not an object,
+ * root is not one of the two, or on allocation failure. The caller frees.
+ */
+int codec_xml_decode_prim(const char *buf, size_t len, const char *root, json_t **out, char *err,
+                          size_t errlen);
+char *codec_xml_encode_prim(const json_t *prim, const char *root);
+
 #endif

@@ -2,7 +2,8 @@
  * mqtt_binding.c - the oneM2M MQTT binding (TS-0010) on paho.mqtt.c.
  *
  * Design note
- *   Client: MQTTAsync (libpaho-mqtt3a). Its callbacks run on paho's own
+ *   Client: MQTTAsync (libpaho-mqtt3a, or libpaho-mqtt3as for TLS, loaded
+ *   with dlopen() at start; see paho_load()). Its callbacks run on paho's own
  *   receive thread, which must not block: cse_handle() may wait for a group
  *   commit (about 1 ms, longer on a slow disk) and must not stall keep-alive
  *   and PUBACK traffic. So the message callback only copies the message into
@@ -33,6 +34,16 @@
  *   Responses are published with QoS 1 and not retained; a response whose
  *   connection is gone is lost (the originator retries).
  *
+ *   Serializations: the last topic level says json or xml; a request is
+ *   decoded into the same bare JSON primitive either way (XML through
+ *   codec_xml_decode_prim(), so XML content's refusals apply) and answered
+ *   in its own serialization on its own kind of topic. cbor is dropped.
+ *
+ *   TLS: an ssl:// connection whose broker certificate must chain to the
+ *   configured CA and name the host; the reason of a failed attempt is
+ *   logged (OpenSSL's error queue, paho's host check seen in its trace,
+ *   or a hint when the broker closed a verified connection).
+ *
  *   Outgoing requests (transport_mqtt_send) share this connection: waiting
  *   callers sit on a list matched by rqi when a message arrives on
  *   /oneM2M/resp/<cse-id>/...; each waits at most its timeout.
@@ -40,12 +51,14 @@
  * Invariants: paho callbacks never block on the core; every message queued
  * is answered exactly once; mqtt_binding_stop() answers what is queued,
  * wakes every waiting sender, then disconnects and destroys the client.
- * Cost: one copy of each payload, one JSON decode and one encode.
+ * Cost: one copy of each payload, one decode and one encode (JSON, or an
+ * XML tree plus the JSON tree).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,13 +66,111 @@
 #include <strings.h>
 #include <time.h>
 
+#include <dlfcn.h>
 #include <MQTTAsync.h>
 
 #include "mqtt_binding.h"
 #include "codec_json.h"
+#include "codec_xml.h"
 #include "../cse/limits.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
+
+/*
+ * paho is loaded with dlopen() when the binding starts, not linked: a
+ * gateway without a broker maps neither paho nor, without TLS, OpenSSL
+ * (libpaho-mqtt3as brings libssl and libcrypto, about 1.6 MiB of resident
+ * memory). TLS loads the SSL variant (paho-mqtt3as), plain TCP the other
+ * (paho-mqtt3a); their APIs are the same. The header gives the types; the
+ * calls go through pq (the names are redirected below). Never unloaded:
+ * paho's threads may outlive a stopped client by a moment.
+ */
+static struct {
+	void *lib;
+	bool tls;
+	int (*createWithOptions)(MQTTAsync *, const char *, const char *, int, void *,
+	                         MQTTAsync_createOptions *);
+	int (*setCallbacks)(MQTTAsync, void *, MQTTAsync_connectionLost *, MQTTAsync_messageArrived *,
+	                    MQTTAsync_deliveryComplete *);
+	int (*connect)(MQTTAsync, const MQTTAsync_connectOptions *);
+	int (*disconnect)(MQTTAsync, const MQTTAsync_disconnectOptions *);
+	void (*destroy)(MQTTAsync *);
+	int (*isConnected)(MQTTAsync);
+	int (*send)(MQTTAsync, const char *, int, const void *, int, int, MQTTAsync_responseOptions *);
+	int (*subscribeMany)(MQTTAsync, int, char *const *, int *, MQTTAsync_responseOptions *);
+	const char *(*strerror)(int);
+	void (*freeMessage)(MQTTAsync_message **);
+	void (*free)(void *);
+	void (*setTraceLevel)(enum MQTTASYNC_TRACE_LEVELS);
+	void (*setTraceCallback)(MQTTAsync_traceCallback *);
+} pq;
+static pthread_mutex_t pq_mx = PTHREAD_MUTEX_INITIALIZER;
+
+/* Load the paho variant for tls (once per process). 0, or -1 (logged). */
+static int paho_load(bool tls)
+{
+	const char *name = tls ? "libpaho-mqtt3as.so.1" : "libpaho-mqtt3a.so.1";
+	int rc = -1;
+
+	pthread_mutex_lock(&pq_mx);
+	if (pq.lib) {
+		rc = pq.tls == tls ? 0 : -1;
+		if (rc != 0)
+			log_error("mqtt: paho is already loaded %s TLS", pq.tls ? "with" : "without");
+		goto out;
+	}
+	pq.lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (!pq.lib) {
+		log_error("mqtt: cannot load %s: %s", name, dlerror());
+		goto out;
+	}
+#define PQ_SYM(field, sym)                                              \
+	do {                                                            \
+		*(void **)(&pq.field) = dlsym(pq.lib, sym);             \
+		if (!pq.field) {                                        \
+			log_error("mqtt: %s lacks %s", name, sym);      \
+			goto fail;                                      \
+		}                                                       \
+	} while (0)
+	PQ_SYM(createWithOptions, "MQTTAsync_createWithOptions");
+	PQ_SYM(setCallbacks, "MQTTAsync_setCallbacks");
+	PQ_SYM(connect, "MQTTAsync_connect");
+	PQ_SYM(disconnect, "MQTTAsync_disconnect");
+	PQ_SYM(destroy, "MQTTAsync_destroy");
+	PQ_SYM(isConnected, "MQTTAsync_isConnected");
+	PQ_SYM(send, "MQTTAsync_send");
+	PQ_SYM(subscribeMany, "MQTTAsync_subscribeMany");
+	PQ_SYM(strerror, "MQTTAsync_strerror");
+	PQ_SYM(freeMessage, "MQTTAsync_freeMessage");
+	PQ_SYM(free, "MQTTAsync_free");
+	PQ_SYM(setTraceLevel, "MQTTAsync_setTraceLevel");
+	PQ_SYM(setTraceCallback, "MQTTAsync_setTraceCallback");
+#undef PQ_SYM
+	pq.tls = tls;
+	rc = 0;
+	goto out;
+fail:
+	dlclose(pq.lib);
+	memset(&pq, 0, sizeof pq);
+out:
+	pthread_mutex_unlock(&pq_mx);
+	return rc;
+}
+
+#define MQTTAsync_createWithOptions (pq.createWithOptions)
+#define MQTTAsync_setCallbacks (pq.setCallbacks)
+#define MQTTAsync_connect (pq.connect)
+#define MQTTAsync_disconnect (pq.disconnect)
+#define MQTTAsync_destroy (pq.destroy)
+#define MQTTAsync_isConnected (pq.isConnected)
+#define MQTTAsync_send (pq.send)
+#define MQTTAsync_subscribeMany (pq.subscribeMany)
+#define MQTTAsync_strerror (pq.strerror)
+#define MQTTAsync_freeMessage (pq.freeMessage)
+#define MQTTAsync_free (pq.free)
+#define MQTTAsync_setTraceLevel (pq.setTraceLevel)
+#define MQTTAsync_setTraceCallback (pq.setTraceCallback)
+
 
 #define MQTT_BACKOFF_MIN_MS 500L
 #define MQTT_BACKOFF_MAX_MS 30000L
@@ -248,7 +359,55 @@ static int get_str_array(const json_t *o, const char *key, json_t **dst, m2m_res
 	return 0;
 }
 
-int mqtt_to_request(const char *payload, size_t len, m2m_request *req, m2m_response *rsp)
+int mqtt_fmt_parse(const char *type, m2m_fmt *fmt)
+{
+	if (type && strcmp(type, "json") == 0)
+		*fmt = M2M_FMT_JSON;
+	else if (type && strcmp(type, "xml") == 0)
+		*fmt = M2M_FMT_XML;
+	else
+		return -1;
+	return 0;
+}
+
+const char *mqtt_fmt_name(m2m_fmt fmt)
+{
+	return fmt == M2M_FMT_XML ? "xml" : "json";
+}
+
+/* The bare primitive object (JSON; XML under root "m2m:rqp"/"m2m:rsp") of
+ * payload into *out. -1 with a reason in err. */
+static int prim_decode(const char *payload, size_t len, m2m_fmt fmt, const char *root,
+                       json_t **out, char *err, size_t errlen)
+{
+	json_t *j = NULL, *v;
+
+	*out = NULL;
+	if (fmt == M2M_FMT_XML)
+		return codec_xml_decode_prim(payload, len, root, out, err, errlen);
+	if (codec_json_decode(payload, len, &j, err, errlen) != 0)
+		return -1;
+	v = json_object_get(j, root);
+	if (json_object_size(j) == 1 && json_is_object(v)) {
+		/* a single wrapper, as older peers may send */
+		*out = json_incref(v);
+		json_decref(j);
+	} else {
+		*out = j;
+	}
+	return 0;
+}
+
+/* Serialise a bare primitive object; NULL on failure. */
+static char *prim_encode(const json_t *o, m2m_fmt fmt, const char *root)
+{
+	if (fmt == M2M_FMT_XML)
+		return codec_xml_encode_prim(o, root);
+	return codec_json_encode(o);
+}
+
+int mqtt_to_request(const char *payload, size_t len, m2m_fmt fmt, m2m_request *req,
+                    m2m_response *rsp)
 {
 	json_t *root = NULL;
 	const json_t *o, *v;
@@ -259,14 +418,15 @@ int mqtt_to_request(const char *payload, size_t len, m2m_request *req, m2m_respo
 		m2m_error(rsp, RSC_BAD_REQUEST, "request primitive larger than %u bytes", HL_MAX_BODY);
 		goto out;
 	}
-	if (codec_json_decode(payload, len, &root, err, sizeof err) != 0) {
+	if (prim_decode(payload, len, fmt, "m2m:rqp", &root, err, sizeof err) != 0) {
 		m2m_error(rsp, RSC_BAD_REQUEST, "invalid request primitive: %s", err);
 		goto out;
 	}
+	if (!json_is_object(root)) {
+		m2m_error(rsp, RSC_BAD_REQUEST, "invalid request primitive: not an object");
+		goto out;
+	}
 	o = root;
-	v = json_object_get(root, "m2m:rqp");
-	if (json_object_size(root) == 1 && json_is_object(v))
-		o = v; /* a single wrapper, as older peers may send */
 
 	/* rqi and rvi first: every error answer below echoes them. */
 	if (get_str(o, "rqi", HL_MAX_ID, &req->rqi, rsp) != 0 || get_rvi(o, &req->rvi, rsp) != 0)
@@ -352,7 +512,7 @@ static void set_int(json_t *o, const char *k, int v)
 		json_object_set_new(o, k, json_integer(v));
 }
 
-char *mqtt_response_encode(const m2m_request *req, const m2m_response *rsp)
+char *mqtt_response_encode(const m2m_request *req, const m2m_response *rsp, m2m_fmt fmt)
 {
 	json_t *o = json_object();
 	char *text;
@@ -370,12 +530,12 @@ char *mqtt_response_encode(const m2m_request *req, const m2m_response *rsp)
 		set_int(o, "cnst", rsp->cnst);
 	if (rsp->cnot > 0)
 		set_int(o, "cnot", rsp->cnot);
-	text = codec_json_encode(o);
+	text = prim_encode(o, fmt, "m2m:rsp");
 	json_decref(o);
 	return text;
 }
 
-char *mqtt_request_encode(const m2m_request *req)
+char *mqtt_request_encode(const m2m_request *req, m2m_fmt fmt)
 {
 	json_t *o = json_object();
 	char *text;
@@ -410,24 +570,21 @@ char *mqtt_request_encode(const m2m_request *req)
 	set_str(o, "vsi", req->vsi);
 	if (req->rids)
 		json_object_set(o, "rids", req->rids);
-	text = codec_json_encode(o);
+	text = prim_encode(o, fmt, "m2m:rqp");
 	json_decref(o);
 	return text;
 }
 
-int mqtt_response_decode(const char *payload, size_t len, m2m_response *rsp)
+int mqtt_response_decode(const char *payload, size_t len, m2m_fmt fmt, m2m_response *rsp)
 {
 	json_t *root = NULL;
 	const json_t *o, *v;
 	m2m_response scratch;
 	int rc = -1;
 
-	if (codec_json_decode(payload, len, &root, NULL, 0) != 0)
+	if (len > HL_MAX_BODY || prim_decode(payload, len, fmt, "m2m:rsp", &root, NULL, 0) != 0)
 		return -1;
 	o = root;
-	v = json_object_get(root, "m2m:rsp");
-	if (json_object_size(root) == 1 && json_is_object(v))
-		o = v;
 	v = json_object_get(o, "rsc");
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 9999)
 		goto out;
@@ -459,6 +616,7 @@ out:
 
 typedef struct mqtt_job {
 	mqtt_topic topic;
+	m2m_fmt fmt;        /* the topic's serialization */
 	char *payload;
 	size_t len;
 	struct mqtt_job *next;
@@ -478,6 +636,7 @@ typedef struct mqtt_worker {
 /* An outgoing request waiting for its response. */
 typedef struct mqtt_wait {
 	const char *rqi;
+	m2m_fmt fmt;   /* serialization of the request; the response's topic */
 	char *payload; /* the response, once it arrived */
 	size_t len;
 	struct mqtt_wait *next;
@@ -494,6 +653,8 @@ struct mqtt_binding {
 	char *csi;          /* "/<cse-id>" */
 	char *username, *password;
 	int keepalive;
+	bool tls;
+	char *tls_ca, *tls_cert, *tls_key; /* NULL: none */
 	char sub_req[MQTT_LEVEL_MAX + 32], sub_reg[MQTT_LEVEL_MAX + 32], sub_resp[MQTT_LEVEL_MAX + 32];
 
 	pthread_mutex_t mx; /* state, backoff, waits, stopping */
@@ -563,6 +724,50 @@ static void schedule_retry(mqtt_binding *b)
 	pthread_cond_broadcast(&b->cv);
 }
 
+/*
+ * Why a TLS connect failed. OpenSSL's errors (a chain that does not
+ * verify) come through ssl_error_cb; paho's host name check leaves no
+ * OpenSSL error, only a trace line ("rc from X509_check_ip_asc is 0" after
+ * "X509_check_host ... failed"), so while a TLS connection is being set up
+ * the trace is on at MINIMUM and read here (paho's trace is process-wide;
+ * the daemon has one binding). tls_seen records, per attempt, what was
+ * learnt: the broker's certificate passed both checks, or a reason was
+ * already logged.
+ */
+enum { TLS_SEEN_PEER_OK = 1, TLS_SEEN_REASON = 2 };
+static atomic_int tls_seen;
+static char tls_host[256]; /* the broker's host, for the trace's messages */
+
+static void on_trace(enum MQTTASYNC_TRACE_LEVELS level, char *msg)
+{
+	const char *p;
+	(void)level;
+	if (!msg)
+		return;
+	if (strstr(msg, "peername from X509_check_host")) {
+		atomic_fetch_or(&tls_seen, TLS_SEEN_PEER_OK);
+	} else if ((p = strstr(msg, "rc from X509_check_ip_asc is ")) != NULL) {
+		if (strcmp(p + 29, "1") == 0) {
+			atomic_fetch_or(&tls_seen, TLS_SEEN_PEER_OK);
+		} else {
+			atomic_fetch_or(&tls_seen, TLS_SEEN_REASON);
+			log_warn("mqtt: TLS: the broker's certificate does not name %s (host name "
+			         "verification)", tls_host);
+		}
+	}
+}
+
+/* OpenSSL's reasons for a failed handshake (paho's receive thread). */
+static int on_tls_error(const char *str, size_t len, void *u)
+{
+	mqtt_binding *b = u;
+	while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
+		len--;
+	atomic_fetch_or(&tls_seen, TLS_SEEN_REASON);
+	log_warn("mqtt: TLS with %s:%d: %.*s", b->host, b->port, (int)(len > 300 ? 300 : len), str);
+	return 0;
+}
+
 static void on_sub_ok(void *ctx, MQTTAsync_successData *r)
 {
 	mqtt_binding *b = ctx;
@@ -594,6 +799,8 @@ static void on_sub_fail(void *ctx, MQTTAsync_failureData *r)
 static void on_connect_ok(void *ctx, MQTTAsync_successData *r)
 {
 	mqtt_binding *b = ctx;
+	if (b->tls)
+		MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_FATAL);
 	char *topics[3] = { b->sub_req, b->sub_reg, b->sub_resp };
 	int qos[3] = { MQTT_QOS, MQTT_QOS, MQTT_QOS };
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -613,8 +820,19 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *r)
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *r)
 {
 	mqtt_binding *b = ctx;
-	log_warn("mqtt: cannot connect to %s:%d: %s", b->host, b->port,
-	         r && r->message ? r->message : (r ? MQTTAsync_strerror(r->code) : "-"));
+	const char *hint = "";
+	if (b->tls) {
+		int seen = atomic_load(&tls_seen);
+		MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_FATAL);
+		if (seen == TLS_SEEN_PEER_OK)
+			hint = b->tls_cert ? " (the broker's certificate verified; the broker closed the "
+			                     "connection: does it accept our client certificate?)"
+			                   : " (the broker's certificate verified; the broker closed the "
+			                     "connection: does it require a client certificate? none is "
+			                     "configured)";
+	}
+	log_warn("mqtt: cannot connect to %s:%d: %s%s", b->host, b->port,
+	         r && r->message ? r->message : (r ? MQTTAsync_strerror(r->code) : "-"), hint);
 	pthread_mutex_lock(&b->mx);
 	schedule_retry(b);
 	pthread_mutex_unlock(&b->mx);
@@ -661,6 +879,22 @@ static void *supervisor_main(void *arg)
 			co.username = b->username;
 		if (b->password && *b->password)
 			co.password = b->password;
+		MQTTAsync_SSLOptions so = MQTTAsync_SSLOptions_initializer;
+		if (b->tls) {
+			so.trustStore = b->tls_ca;     /* NULL: the system's store */
+			so.keyStore = b->tls_cert;
+			so.privateKey = b->tls_key;
+			so.enableServerCertAuth = 1;  /* the chain must verify */
+			so.verify = 1;                /* and name the host */
+			so.ssl_error_cb = on_tls_error;
+			so.ssl_error_context = b;
+			co.ssl = &so;
+		}
+		if (b->tls) {
+			atomic_store(&tls_seen, 0);
+			MQTTAsync_setTraceCallback(on_trace);
+			MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_MINIMUM);
+		}
 		int rc = MQTTAsync_connect(b->cl, &co);
 
 		pthread_mutex_lock(&b->mx);
@@ -695,7 +929,7 @@ static void answer(mqtt_binding *b, const mqtt_job *j, bool busy)
 	m2m_response_init(&rsp);
 	if (mqtt_topic_reply(&j->topic, topic, sizeof topic) != 0)
 		goto out;
-	if (mqtt_to_request(j->payload, j->len, &req, &rsp) == 0) {
+	if (mqtt_to_request(j->payload, j->len, j->fmt, &req, &rsp) == 0) {
 		if (busy) {
 			m2m_error(&rsp, RSC_INTERNAL_SERVER_ERROR,
 			          "server busy: more than %u queued MQTT requests; retry later", HL_MQTT_QUEUE);
@@ -704,7 +938,7 @@ static void answer(mqtt_binding *b, const mqtt_job *j, bool busy)
 			m2m_error(&rsp, RSC_OPERATION_NOT_ALLOWED,
 			          "only the Create of an AE or remoteCSE is allowed on a reg_req topic");
 		} else {
-			req.fmt = M2M_FMT_JSON;
+			req.fmt = j->fmt;
 			req.raw_ok = false;
 			cse_handle(b->c, &req, &rsp);
 		}
@@ -713,7 +947,7 @@ static void answer(mqtt_binding *b, const mqtt_job *j, bool busy)
 		m2m_error(&rsp, RSC_INTERNAL_SERVER_ERROR, "no response status");
 	if (!rsp.fr)
 		rsp.fr = m2m_strdup(b->csi);
-	text = mqtt_response_encode(&req, &rsp);
+	text = mqtt_response_encode(&req, &rsp, j->fmt);
 	if (!text) {
 		log_error("mqtt: cannot encode the response to %s", req.rqi ? req.rqi : "-");
 		goto out;
@@ -750,20 +984,18 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* A response to one of our outgoing requests: hand it to its waiter. */
-static void response_arrived(mqtt_binding *b, const char *payload, size_t len)
+/* A response to one of our outgoing requests: hand it to its waiter (the
+ * one with that rqi and the topic's serialization). */
+static void response_arrived(mqtt_binding *b, m2m_fmt fmt, const char *payload, size_t len)
 {
 	json_t *root = NULL;
 	const char *rqi;
-	if (codec_json_decode(payload, len, &root, NULL, 0) != 0)
+	if (len > HL_MAX_BODY || prim_decode(payload, len, fmt, "m2m:rsp", &root, NULL, 0) != 0)
 		return;
-	const json_t *o = root;
-	if (json_object_size(root) == 1 && json_is_object(json_object_get(root, "m2m:rsp")))
-		o = json_object_get(root, "m2m:rsp");
-	rqi = json_string_value(json_object_get(o, "rqi"));
+	rqi = json_string_value(json_object_get(root, "rqi"));
 	pthread_mutex_lock(&b->mx);
 	for (mqtt_wait *w = b->waits; rqi && w; w = w->next) {
-		if (!w->payload && strcmp(w->rqi, rqi) == 0) {
+		if (!w->payload && w->fmt == fmt && strcmp(w->rqi, rqi) == 0) {
 			w->payload = malloc(len + 1);
 			if (w->payload) {
 				memcpy(w->payload, payload, len);
@@ -795,6 +1027,7 @@ static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_mess
 	size_t tl = topic_len > 0 ? (size_t)topic_len : strlen(topic_name);
 	size_t len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
 	mqtt_topic t;
+	m2m_fmt fmt;
 
 	if (tl >= sizeof topic || memchr(topic_name, '\0', tl)) {
 		log_warn("mqtt: message on an over-long or malformed topic ignored");
@@ -806,20 +1039,22 @@ static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_mess
 		log_warn("mqtt: message on unexpected topic %.128s ignored", topic);
 		goto out;
 	}
+	if (mqtt_fmt_parse(t.type, &fmt) != 0) {
+		log_warn("mqtt: message in serialization '%s' on %.128s ignored (json and xml only)",
+		         t.type, topic);
+		goto out;
+	}
 	if (t.kind == MQTT_T_RESP) {
-		response_arrived(b, m->payload, len);
+		response_arrived(b, fmt, m->payload, len);
 		goto out;
 	}
 	if (t.kind != MQTT_T_REQ && t.kind != MQTT_T_REG_REQ)
 		goto out;
-	if (strcmp(t.type, "json") != 0) {
-		log_warn("mqtt: request in serialization '%s' on %.128s ignored (JSON only)", t.type, topic);
-		goto out;
-	}
 	j = calloc(1, sizeof *j);
 	if (!j)
 		goto out;
 	j->topic = t;
+	j->fmt = fmt;
 	j->len = len;
 	j->payload = malloc(len + 1);
 	if (!j->payload)
@@ -882,6 +1117,9 @@ static void binding_free(mqtt_binding *b)
 	free(b->cse_id);
 	free(b->csi);
 	free(b->username);
+	free(b->tls_ca);
+	free(b->tls_cert);
+	free(b->tls_key);
 	if (b->password)
 		explicit_bzero(b->password, strlen(b->password));
 	free(b->password);
@@ -927,6 +1165,27 @@ int mqtt_binding_start(mqtt_binding **out, cse *c, const mqtt_opts *o)
 	b->keepalive = o->keepalive > 0 ? o->keepalive : 60;
 	b->username = m2m_strdup(o->username ? o->username : "");
 	b->password = m2m_strdup(o->password ? o->password : "");
+	b->tls = o->tls;
+	if (b->tls) {
+		snprintf(tls_host, sizeof tls_host, "%s", o->host);
+		const char *const files[3] = { o->tls_ca, o->tls_cert, o->tls_key };
+		char **const dst[3] = { &b->tls_ca, &b->tls_cert, &b->tls_key };
+		for (int i = 0; i < 3; i++) {
+			if (!files[i] || !*files[i])
+				continue;
+			FILE *f = fopen(files[i], "r");
+			if (!f) {
+				log_error("mqtt: TLS file '%s': %s", files[i], strerror(errno));
+				goto fail;
+			}
+			fclose(f);
+			*dst[i] = m2m_strdup(files[i]);
+		}
+		if (!b->tls_cert != !b->tls_key) {
+			log_error("mqtt: a TLS client certificate needs its key, and the reverse");
+			goto fail;
+		}
+	}
 	b->csi = malloc(strlen(o->cse_id) + 2);
 	if (!b->csi)
 		goto fail;
@@ -946,11 +1205,13 @@ int mqtt_binding_start(mqtt_binding **out, cse *c, const mqtt_opts *o)
 	else
 		snprintf(cid, sizeof cid, "C::%s", o->cse_id);
 	bool v6 = strchr(o->host, ':') != NULL;
-	rc = snprintf(uri, sizeof uri, "tcp://%s%s%s:%d", v6 ? "[" : "", o->host, v6 ? "]" : "",
-	              o->port);
+	rc = snprintf(uri, sizeof uri, "%s://%s%s%s:%d", b->tls ? "ssl" : "tcp", v6 ? "[" : "",
+	              o->host, v6 ? "]" : "", o->port);
 	if (rc < 0 || (size_t)rc >= sizeof uri)
 		goto fail;
 
+	if (paho_load(b->tls) != 0)
+		goto fail;
 	MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
 	cro.MQTTVersion = MQTTVERSION_3_1_1;
 	rc = MQTTAsync_createWithOptions(&b->cl, uri, cid, MQTTCLIENT_PERSISTENCE_NONE, NULL, &cro);
@@ -1078,11 +1339,23 @@ bool mqtt_binding_connected(mqtt_binding *b)
 
 /* ---- outgoing -------------------------------------------------------- */
 
-/* mqtt://host[:port][/path]: host, port and the path without its leading
- * '/' ("" when none). -1 when malformed. */
-static int url_split(const char *url, char *host, size_t hn, int *port, const char **path)
+/* What an mqtt:// URL says: mqtt://host[:port][/topic][?ct=json|xml]. */
+typedef struct mqtt_url {
+	char host[256];
+	int port;                       /* 1883 when absent */
+	char topic[2 * MQTT_LEVEL_MAX + 64]; /* the path without its '/', "" when none */
+	bool ct_set;                    /* ct given */
+	m2m_fmt fmt;                    /* ct, when given */
+} mqtt_url;
+
+/* Split url into u. -1 when malformed, the topic is too long or holds a
+ * wildcard, or the query is anything but one ct=json / ct=xml. */
+static int url_split(const char *url, mqtt_url *u)
 {
 	const char *p = url + 7, *hs, *he;
+	size_t n;
+
+	memset(u, 0, sizeof *u);
 	if (strncasecmp(url, "mqtt://", 7) != 0)
 		return -1;
 	if (*p == '[') {
@@ -1096,42 +1369,73 @@ static int url_split(const char *url, char *host, size_t hn, int *port, const ch
 		he = p + strcspn(p, ":/?#");
 		p = he;
 	}
-	if (he == hs || (size_t)(he - hs) >= hn)
+	if (he == hs || (size_t)(he - hs) >= sizeof u->host)
 		return -1;
-	memcpy(host, hs, (size_t)(he - hs));
-	host[he - hs] = '\0';
-	*port = 1883;
+	memcpy(u->host, hs, (size_t)(he - hs));
+	u->host[he - hs] = '\0';
+	u->port = 1883;
 	if (*p == ':') {
 		char *end = NULL;
 		errno = 0;
 		long v = strtol(p + 1, &end, 10);
 		if (errno || end == p + 1 || v < 1 || v > 65535)
 			return -1;
-		*port = (int)v;
+		u->port = (int)v;
 		p = end;
 	}
-	if (*p && *p != '/')
+	if (*p && *p != '/' && *p != '?')
 		return -1;
-	*path = *p ? p + 1 : "";
+	if (*p == '/') {
+		p++;
+		n = strcspn(p, "?");
+		if (n >= sizeof u->topic)
+			return -1;
+		memcpy(u->topic, p, n);
+		u->topic[n] = '\0';
+		if (strpbrk(u->topic, "+#"))
+			return -1;
+		p += n;
+	}
+	if (*p == '?') {
+		if (strncmp(p + 1, "ct=", 3) != 0 || mqtt_fmt_parse(p + 4, &u->fmt) != 0)
+			return -1;
+		u->ct_set = true;
+	}
 	return 0;
 }
 
-/* receiver: the entity whose request topic is used (NULL: req->to). */
-static int mqtt_send(const char *url, const char *receiver, const m2m_request *req,
+/* receiver: the entity whose request topic is used (NULL: req->to);
+ * cse_poa: url is a CSE's point of access, which names no topic. */
+static int mqtt_send(const char *url, const char *receiver, bool cse_poa, const m2m_request *req,
                      m2m_response *rsp, long timeout_ms)
 {
-	char host[256], topic[2 * MQTT_LEVEL_MAX + 64], resp_topic[2 * MQTT_LEVEL_MAX + 64];
+	char topic[2 * MQTT_LEVEL_MAX + 64], resp_topic[2 * MQTT_LEVEL_MAX + 64];
 	char target[MQTT_LEVEL_MAX];
-	const char *path;
 	char *text = NULL;
 	mqtt_binding *b;
 	mqtt_wait w = { 0 };
-	int port, rc = -1;
+	mqtt_url u;
+	m2m_fmt fmt;
+	int rc = -1;
 
-	if (!url || url_split(url, host, sizeof host, &port, &path) != 0) {
-		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "malformed MQTT address '%.64s'",
+	if (!url || url_split(url, &u) != 0) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "malformed or unusable MQTT address '%.64s'",
 		          url ? url : "(null)");
 		return -1;
+	}
+	if (cse_poa && u.topic[0]) {
+		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE,
+		          "a CSE's MQTT point of access has no topic: '%.64s'", url);
+		return -1;
+	}
+	/* ct wins; else a topic ending in /xml gets XML; else JSON */
+	fmt = M2M_FMT_JSON;
+	if (u.ct_set) {
+		fmt = u.fmt;
+	} else {
+		size_t tl = strlen(u.topic);
+		if (tl >= 4 && strcmp(u.topic + tl - 4, "/xml") == 0)
+			fmt = M2M_FMT_XML;
 	}
 	if (!req->rqi) {
 		m2m_error(rsp, RSC_BAD_REQUEST, "request without rqi");
@@ -1146,28 +1450,24 @@ static int mqtt_send(const char *url, const char *receiver, const m2m_request *r
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "no MQTT connection (no broker configured)");
 		return -1;
 	}
-	if (strcasecmp(host, b->host) != 0 || port != b->port) {
+	if (strcasecmp(u.host, b->host) != 0 || u.port != b->port) {
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE,
-		          "MQTT broker %.64s:%d is not the configured broker", host, port);
+		          "MQTT broker %.64s:%d is not the configured broker", u.host, u.port);
 		goto out;
 	}
 	if (!mqtt_binding_connected(b)) {
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "not connected to the MQTT broker");
 		goto out;
 	}
-	text = mqtt_request_encode(req);
+	text = mqtt_request_encode(req, fmt);
 	if (!text) {
 		m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "cannot encode the request primitive");
 		goto out;
 	}
-	if (*path) {
+	if (u.topic[0]) {
 		/* The path is the complete topic (a notification URL). */
-		if (strlen(path) >= sizeof topic || strpbrk(path, "+#")) {
-			m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "unusable MQTT topic in '%.64s'", url);
-			goto out;
-		}
-		if (publish(b, path, text, strlen(text)) != 0) {
-			m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "publish to %.64s failed", path);
+		if (publish(b, u.topic, text, strlen(text)) != 0) {
+			m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "publish to %.64s failed", u.topic);
 			goto out;
 		}
 		rsp->rsc = RSC_OK;
@@ -1183,12 +1483,14 @@ static int mqtt_send(const char *url, const char *receiver, const m2m_request *r
 		          receiver ? receiver : "(null)");
 		goto out;
 	}
-	snprintf(topic, sizeof topic, "/oneM2M/req/%s/%s/json", b->cse_id, target);
-	snprintf(resp_topic, sizeof resp_topic, "/oneM2M/resp/%s/%s/json", b->cse_id, target);
+	snprintf(topic, sizeof topic, "/oneM2M/req/%s/%s/%s", b->cse_id, target, mqtt_fmt_name(fmt));
+	snprintf(resp_topic, sizeof resp_topic, "/oneM2M/resp/%s/%s/%s", b->cse_id, target,
+	         mqtt_fmt_name(fmt));
 	if (timeout_ms <= 0)
 		timeout_ms = HL_NOTIFY_TIMEOUT_MS;
 
 	w.rqi = req->rqi;
+	w.fmt = fmt;
 	pthread_mutex_lock(&b->mx);
 	w.next = b->waits;
 	b->waits = &w;
@@ -1219,7 +1521,7 @@ static int mqtt_send(const char *url, const char *receiver, const m2m_request *r
 		          timeout_ms);
 		goto out;
 	}
-	if (mqtt_response_decode(w.payload, w.len, rsp) != 0) {
+	if (mqtt_response_decode(w.payload, w.len, fmt, rsp) != 0) {
 		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "malformed response primitive on %s", resp_topic);
 		goto out;
 	}
@@ -1237,17 +1539,11 @@ out:
 int transport_mqtt_send(const char *url, const m2m_request *req, m2m_response *rsp,
                         long timeout_ms)
 {
-	return mqtt_send(url, NULL, req, rsp, timeout_ms);
+	return mqtt_send(url, NULL, false, req, rsp, timeout_ms);
 }
 
 int transport_mqtt_forward(const char *url, const char *hop_csi, const m2m_request *req,
                            m2m_response *rsp, long timeout_ms)
 {
-	const char *path = strstr(url, "://");
-	path = path ? strchr(path + 3, '/') : NULL;
-	if (path && path[1]) {
-		m2m_error(rsp, RSC_TARGET_NOT_REACHABLE, "a CSE's MQTT point of access has no topic: '%.64s'", url);
-		return -1;
-	}
-	return mqtt_send(url, hop_csi, req, rsp, timeout_ms);
+	return mqtt_send(url, hop_csi, true, req, rsp, timeout_ms);
 }

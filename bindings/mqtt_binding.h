@@ -1,5 +1,6 @@
 /*
- * mqtt_binding.h - the oneM2M MQTT binding (TS-0010, MQTT 3.1.1, JSON).
+ * mqtt_binding.h - the oneM2M MQTT binding (TS-0010, MQTT 3.1.1, JSON and
+ * XML, over TCP or TLS).
  *
  * Two halves, as for HTTP:
  *  - pure translation, no I/O (unit tests and fuzzers drive it directly):
@@ -57,25 +58,33 @@ int mqtt_topic_reply(const mqtt_topic *req, char *out, size_t n);
  * -1 when the ID is empty, too long or holds '+', '#' or control bytes. */
 int mqtt_id_to_level(const char *id, const char *own_csi, char *out, size_t n);
 
+/* The serialization a topic's last level names: "json" or "xml" (0), else
+ * -1 (cbor is not supported). mqtt_fmt_name() is the reverse. */
+int mqtt_fmt_parse(const char *type, m2m_fmt *fmt);
+const char *mqtt_fmt_name(m2m_fmt fmt);
+
 /*
- * Decode one JSON request primitive (a bare object; a single m2m:rqp
- * wrapper is tolerated) into req (initialised by the caller). Returns 0,
- * or -1 with the error (4000) recorded in rsp; rsp->rqi/rvi then carry the
- * request's rqi/rvi when they could be read.
+ * Decode one request primitive into req (initialised by the caller): JSON,
+ * a bare object (a single m2m:rqp wrapper is tolerated), or XML, an m2m:rqp
+ * document (codec_xml_decode_prim(): the XML content decoder's refusals
+ * apply). Returns 0, or -1 with the error (4000) recorded in rsp;
+ * rsp->rqi/rvi then carry the request's rqi/rvi when they could be read.
  */
-int mqtt_to_request(const char *payload, size_t len, m2m_request *req, m2m_response *rsp);
+int mqtt_to_request(const char *payload, size_t len, m2m_fmt fmt, m2m_request *req,
+                    m2m_response *rsp);
 
-/* The JSON response primitive for rsp answering req (req may be NULL):
- * rsc, rqi, rvi, pc, fr, to, ot, cnst, cnot. NULL on allocation failure. */
-char *mqtt_response_encode(const m2m_request *req, const m2m_response *rsp);
+/* The response primitive for rsp answering req (req may be NULL) in fmt
+ * (JSON: a bare object; XML: m2m:rsp): rsc, rqi, rvi, pc, fr, to, ot, cnst,
+ * cnot. NULL on allocation failure. */
+char *mqtt_response_encode(const m2m_request *req, const m2m_response *rsp, m2m_fmt fmt);
 
-/* The JSON request primitive of req (op, to, fr, rqi, rvi, ty, pc, rcn,
+/* The request primitive of req in fmt (op, to, fr, rqi, rvi, ty, pc, rcn,
  * drt, rt, fc, ot, rqet, rset, oet, ec, gid, vsi, rids). NULL on failure. */
-char *mqtt_request_encode(const m2m_request *req);
+char *mqtt_request_encode(const m2m_request *req, m2m_fmt fmt);
 
-/* Decode a JSON response primitive into rsp. Returns 0, or -1 (not a
- * JSON object with an integer rsc). */
-int mqtt_response_decode(const char *payload, size_t len, m2m_response *rsp);
+/* Decode a response primitive in fmt into rsp. Returns 0, or -1 (not an
+ * object with an integer rsc, or larger than HL_MAX_BODY). */
+int mqtt_response_decode(const char *payload, size_t len, m2m_fmt fmt, m2m_response *rsp);
 
 /* ---- the client ------------------------------------------------------------ */
 
@@ -90,14 +99,24 @@ typedef struct mqtt_opts {
 	const char *client_id; /* NULL or "" = "C::<cse-id>" */
 	const char *cse_id;    /* own CSE-ID without '/' (topic level); required */
 	unsigned workers;      /* request threads; 0 = 2 */
+	/* TLS (paho's OpenSSL client): the broker's certificate is verified
+	 * against tls_ca (NULL or "": the system's CA store) and must name
+	 * host (DNS name or IP address in its subjectAltName or CN); a
+	 * failed check refuses the connection (and is retried with backoff
+	 * like any failed connect). tls_cert/tls_key: a client certificate
+	 * for brokers that require one. */
+	bool tls;
+	const char *tls_ca, *tls_cert, *tls_key;
 } mqtt_opts;
 
 /*
  * Start the binding: it connects in the background (a broker that is down
  * is retried with backoff from 0.5 s up to 30 s, as after a lost
  * connection) and registers itself as the transport for mqtt:// URLs.
- * Returns 0, or -1 when the client cannot be created (bad options, out of
- * memory); an unreachable broker is not an error.
+ * Returns 0, or -1 when the client cannot be created (bad options, a TLS
+ * file that cannot be read, TLS without SSL support in the library, out of
+ * memory); an unreachable broker, or one that fails the TLS checks, is not
+ * an error at start (it is logged at every attempt).
  */
 int mqtt_binding_start(mqtt_binding **out, cse *c, const mqtt_opts *o);
 
@@ -117,16 +136,19 @@ bool mqtt_binding_connected(mqtt_binding *b);
  *  - with a topic path: the request primitive is published (QoS 1) to that
  *    exact topic (TS-0010: the path of an mqtt:// nu is the topic); no
  *    response is expected, so a publish the broker acknowledged is 2000;
- *  - without a path: published to /oneM2M/req/<cse-id>/<target>/json, where
+ *  - without a path: published to /oneM2M/req/<cse-id>/<target>/<ser>, where
  *    target is req->to as a topic level, and the response awaited on
- *    /oneM2M/resp/<cse-id>/<target>/json (matched by rqi) for timeout_ms.
+ *    /oneM2M/resp/<cse-id>/<target>/<ser> (matched by rqi) for timeout_ms.
+ * Serialization: a "?ct=json" or "?ct=xml" query (the only query allowed)
+ * chooses it; else a topic path ending in "/xml" means XML; else JSON.
  */
 int transport_mqtt_send(const char *url, const m2m_request *req, m2m_response *rsp,
                         long timeout_ms);
 
 /* A request for another CSE: published to /oneM2M/req/<own-id>/<hop>/json
-   (hop_csi "/id-in" -> level "id-in") and the response awaited on the
-   matching response topic; url is mqtt://host:port without a topic. */
+   (hop_csi "/id-in" -> level "id-in"; .../xml with "?ct=xml") and the
+   response awaited on the matching response topic; url is
+   mqtt://host:port[?ct=...] without a topic. */
 int transport_mqtt_forward(const char *url, const char *hop_csi, const m2m_request *req,
                            m2m_response *rsp, long timeout_ms);
 

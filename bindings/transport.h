@@ -29,6 +29,13 @@
 int transport_global_init(void);
 void transport_global_cleanup(void);
 
+/* The CA certificate(s) (PEM file) that verify HTTPS peers: the chain must
+ * lead to one of them (and only them) and the certificate must name the
+ * URL's host. NULL or "": libcurl's default store (the system's). Call
+ * after transport_global_init(), before the first send. Returns 0, or -1
+ * (logged) when the file cannot be read. */
+int transport_set_tls_ca(const char *pem);
+
 int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, long timeout_ms);
 
 /*

@@ -124,6 +124,29 @@ static void tp_unlock(CURL *h, curl_lock_data data, void *u)
    send, not here: an idle CSE that never notifies does not map the crypto
    library's pages. */
 static bool tp_started;
+/* CA file verifying HTTPS peers (transport_set_tls_ca); NULL: libcurl's
+   default store. Written before the first send, read-only afterwards. */
+static char *tp_ca;
+
+int transport_set_tls_ca(const char *pem)
+{
+	char *v = NULL;
+
+	if (pem && *pem) {
+		FILE *f = fopen(pem, "r");
+		if (!f) {
+			log_error("transport: CA file '%s': %s", pem, strerror(errno));
+			return -1;
+		}
+		fclose(f);
+		v = m2m_strdup(pem);
+	}
+	pthread_mutex_lock(&tp_init_lock);
+	free(tp_ca);
+	tp_ca = v;
+	pthread_mutex_unlock(&tp_init_lock);
+	return 0;
+}
 
 int transport_global_init(void)
 {
@@ -168,14 +191,18 @@ out:
 void transport_global_cleanup(void)
 {
 	pthread_mutex_lock(&tp_init_lock);
-	if (tp_users > 0 && --tp_users == 0 && tp_started) {
-		if (tp_share)
-			tpc.share_cleanup(tp_share);
-		tp_share = NULL;
-		for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
-			pthread_mutex_destroy(&tp_locks[i]);
-		tpc.global_cleanup();
-		tp_started = false;
+	if (tp_users > 0 && --tp_users == 0) {
+		free(tp_ca);
+		tp_ca = NULL;
+		if (tp_started) {
+			if (tp_share)
+				tpc.share_cleanup(tp_share);
+			tp_share = NULL;
+			for (unsigned i = 0; i < CURL_LOCK_DATA_LAST; i++)
+				pthread_mutex_destroy(&tp_locks[i]);
+			tpc.global_cleanup();
+			tp_started = false;
+		}
 	}
 	pthread_mutex_unlock(&tp_init_lock);
 }
@@ -480,6 +507,14 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	tpc.easy_setopt(h, CURLOPT_HEADERFUNCTION, tp_header);
 	tpc.easy_setopt(h, CURLOPT_HEADERDATA, &io);
 	tpc.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	/* HTTPS peers are always verified: chain and host name */
+	tpc.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	tpc.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (tp_ca) {
+		/* only the configured CA(s), not the system's directory too */
+		tpc.easy_setopt(h, CURLOPT_CAINFO, tp_ca);
+		tpc.easy_setopt(h, CURLOPT_CAPATH, (char *)NULL);
+	}
 	if (tp_share)
 		tpc.easy_setopt(h, CURLOPT_SHARE, tp_share);
 

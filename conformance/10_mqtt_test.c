@@ -1,15 +1,17 @@
 /*
- * 10_mqtt_test.c - the MQTT binding (TS-0010, JSON), black box.
- * Digest sections 2.1-2.3, 12, 16.
+ * 10_mqtt_test.c - the MQTT binding (TS-0010, JSON and XML), black box.
+ * Digest sections 2.1-2.3, 12, 13, 16.
  *
  * A private mosquitto (harness) and the daemon started with --mqtt-host /
  * --mqtt-port; the test is an AE speaking MQTT through ae/lib/m2m_mqtt. It
  * subscribes to every response topic once and matches responses by topic
- * and rqi. Skipped (with a message) when mosquitto is not installed or the
- * CSE is foreign (HEARTH_URL).
+ * and rqi; payloads on .../xml topics are decoded as m2m:rsp / m2m:rqp
+ * documents. Skipped (with a message) when mosquitto is not installed or
+ * the CSE is foreign (HEARTH_URL).
  */
 #include "conformance/lib/harness.h"
 #include "ae/lib/m2m_mqtt.h"
+#include "bindings/codec_xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,10 +44,29 @@ static const char *next_rqi(void)
 	return hfmt("mq-%ld-%u", (long)getpid(), ++T.rq);
 }
 
+static bool is_xml_topic(const char *topic)
+{
+	size_t tl = strlen(topic);
+	return tl >= 4 && strcmp(topic + tl - 4, "/xml") == 0;
+}
+
+/* XML on .../xml topics (a response, else a request), JSON elsewhere. */
+static json_t *decode(const char *topic, const char *payload, size_t len)
+{
+	json_t *j = NULL;
+	if (!is_xml_topic(topic))
+		return json_loadb(payload, len, 0, NULL);
+	if (codec_xml_decode_prim(payload, len, "m2m:rsp", &j, NULL, 0) != 0)
+		codec_xml_decode_prim(payload, len, "m2m:rqp", &j, NULL, 0);
+	return j;
+}
+
 static int client_connect(void)
 {
 	m2m_mqtt_free(&T.cl);
 	T.cl = m2m_mqtt_new("127.0.0.1", harness_broker_port(), NULL, TMO);
+	if (T.cl)
+		m2m_mqtt_set_decoder(T.cl, decode);
 	if (!T.cl || m2m_mqtt_subscribe(T.cl, "/oneM2M/resp/#") != 0 ||
 	    m2m_mqtt_subscribe(T.cl, "/oneM2M/reg_resp/#") != 0) {
 		print_error("mqtt test: test client cannot connect/subscribe\n");
@@ -447,6 +468,220 @@ static void test_notify_over_mqtt(void **state)
 	json_decref(r);
 }
 
+/* ---------------- XML topics ---------------- */
+
+/* Publish text on /oneM2M/<kind>/<orig>/<cse>/xml and wait for the
+ * response with rqi (NULL: any) on the matching xml topic. */
+static json_t *mqx_raw(const char *kind, const char *orig, const char *text, const char *rqi,
+                       long timeout_ms)
+{
+	const char *rk = strcmp(kind, "reg_req") == 0 ? "reg_resp" : "resp";
+	char topic[512], resp[512];
+	snprintf(topic, sizeof topic, "/oneM2M/%s/%s/%s/xml", kind, orig, harness_cse_id());
+	snprintf(resp, sizeof resp, "/oneM2M/%s/%s/%s/xml", rk, orig, harness_cse_id());
+	if (m2m_mqtt_publish(T.cl, topic, text, strlen(text)) != 0)
+		return NULL;
+	return m2m_mqtt_wait(T.cl, resp, rqi, timeout_ms, NULL);
+}
+
+/* The primitive req (stolen) as an m2m:rqp document; its response. */
+static json_t *mqx_send(const char *orig, json_t *req)
+{
+	char *x = codec_xml_encode_prim(req, "m2m:rqp");
+	assert_non_null(x);
+	json_t *r = mqx_raw("req", orig, x, harness_jstr(req, "rqi"), TMO);
+	if (!r)
+		print_error("mqtt test: no XML response (rqi %s) to %s\n", harness_jstr(req, "rqi"), x);
+	free(x);
+	json_decref(req);
+	return r;
+}
+
+#define XNS "xmlns:m2m=\"http://www.onem2m.org/xml/protocols\""
+
+static void test_xml_topics(void **state)
+{
+	HARNESS_HTTP_JSON_ONLY();
+	(void)state;
+	MQTT_ONLY();
+	const char *stem = harness_name("Cmqx");
+
+	harness_case("AE registration as an m2m:rqp document on an xml topic");
+	const char *rqi = next_rqi();
+	char *doc = strdup(hfmt("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	                        "<m2m:rqp " XNS "><op>1</op><to>%s</to><fr>%s</fr><rqi>%s</rqi>"
+	                        "<ty>2</ty><pc><m2m:ae rn=\"%s\"><api>Nmqx</api><rr>false</rr>"
+	                        "<srv>3 4</srv></m2m:ae></pc><rvi>4</rvi></m2m:rqp>",
+	                        CSE, stem, rqi, stem));
+	json_t *r = mqx_raw("req", stem, doc, rqi, TMO);
+	free(doc);
+	expect(r, 2001, rqi);
+	EXPECT_STR(pc_res(r, "m2m:ae"), "aei", stem);
+	EXPECT_STR(r, "to", stem);
+	EXPECT_TRUE(json_is_array(json_object_get(pc_res(r, "m2m:ae"), "srv")), r);
+	harness_track_ae(stem);
+	json_decref(r);
+
+	harness_case("container, instance and discovery over XML");
+	const char *cnt = hfmt("%s/%s/x", CSE, stem);
+	char cntp[512];
+	snprintf(cntp, sizeof cntp, "%s", cnt);
+	rqi = next_rqi();
+	json_t *req = prim(1, hfmt("%s/%s", CSE, stem), stem, rqi);
+	json_object_set_new(req, "ty", json_integer(3));
+	json_object_set_new(req, "pc", json_pack("{s:{s:s,s:[s,s],s:i}}", "m2m:cnt", "rn", "x", "lbl",
+	                                         "a", "b", "mni", 5));
+	r = mqx_send(stem, req);
+	expect(r, 2001, rqi);
+	EXPECT_INT(pc_res(r, "m2m:cnt"), "mni", 5);
+	json_decref(r);
+	rqi = next_rqi();
+	req = prim(1, cntp, stem, rqi);
+	json_object_set_new(req, "ty", json_integer(4));
+	json_object_set_new(req, "pc", json_pack("{s:{s:s,s:s}}", "m2m:cin", "rn", "i", "con", "21.5"));
+	r = mqx_send(stem, req);
+	expect(r, 2001, rqi);
+	json_decref(r);
+	rqi = next_rqi();
+	req = prim(2, hfmt("%s/%s", CSE, stem), stem, rqi);
+	json_object_set_new(req, "fc", json_pack("{s:i,s:[i],s:[s],s:[{s:s,s:s}]}", "fu", 1, "ty", 3,
+	                                         "lbl", "b", "atr", "nm", "rn", "val", "x"));
+	json_object_set_new(req, "drt", json_integer(1));
+	r = mqx_send(stem, req);
+	expect(r, 2000, rqi);
+	json_t *uril = json_object_get(json_object_get(r, "pc"), "m2m:uril");
+	EXPECT_TRUE(json_array_size(uril) == 1 && harness_list_has_str(uril, cntp), r);
+	json_decref(r);
+	rqi = next_rqi();
+	r = mqx_send(stem, prim(2, hfmt("%s/la", cntp), stem, rqi));
+	expect(r, 2000, rqi);
+	EXPECT_STR(pc_res(r, "m2m:cin"), "con", "21.5");
+	json_decref(r);
+	/* the same resources in JSON over HTTP */
+	json_t *c = harness_get(cntp, stem, "m2m:cnt");
+	EXPECT_INT(c, "cni", 1);
+	EXPECT_TRUE(harness_list_has_str(json_object_get(c, "lbl"), "a"), c);
+	json_decref(c);
+
+	harness_case("errors answered as m2m:rsp on the xml topic");
+	rqi = next_rqi();
+	r = mqx_send(stem, prim(2, hfmt("%s/nothing", CSE), stem, rqi));
+	expect(r, 4004, rqi);
+	EXPECT_TRUE(json_is_string(json_object_get(json_object_get(r, "pc"), "m2m:dbg")), r);
+	json_decref(r);
+	static const struct {
+		const char *doc, *why;
+	} bad[] = {
+		{ "<m2m:rqp " XNS "><op>2</op><to>", "malformed" },
+		{ "<!DOCTYPE m2m:rqp [<!ENTITY x \"y\">]><m2m:rqp " XNS "><op>2</op><to>&x;</to></m2m:rqp>",
+		  "DOCTYPE" },
+		{ "{\"op\":2,\"to\":\"cse-in\",\"rqi\":\"j\"}", "malformed" },
+		{ "<m2m:cnt " XNS "><mni>1</mni></m2m:cnt>", "m2m:rqp" },
+		{ "<m2m:rqp xmlns:m2m=\"urn:other\"><op>2</op></m2m:rqp>", "namespace" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		harness_case("hostile or broken XML request %zu", i);
+		m2m_mqtt_drain(T.cl);
+		r = mqx_raw("req", stem, bad[i].doc, NULL, TMO);
+		if (!r)
+			fail_msg("no XML response to %s", bad[i].doc);
+		EXPECT_INT(r, "rsc", 4000);
+		const char *dbg = harness_jstr(json_object_get(r, "pc"), "m2m:dbg");
+		EXPECT_TRUE(dbg && strstr(dbg, bad[i].why), r);
+		json_decref(r);
+	}
+	harness_case("a readable rqi is echoed in an XML error");
+	rqi = next_rqi();
+	doc = strdup(hfmt("<m2m:rqp " XNS "><op>get</op><to>%s</to><rqi>%s</rqi><rvi>4</rvi></m2m:rqp>",
+	                  CSE, rqi));
+	r = mqx_raw("req", stem, doc, rqi, TMO);
+	free(doc);
+	expect(r, 4000, rqi);
+	json_decref(r);
+
+	harness_case("cbor topics are not served (no answer)");
+	char topic[512];
+	snprintf(topic, sizeof topic, "/oneM2M/req/%s/%s/cbor", stem, harness_cse_id());
+	assert_int_equal(m2m_mqtt_subscribe(T.cl, "/oneM2M/resp/+/+/cbor"), 0);
+	assert_int_equal(m2m_mqtt_publish(T.cl, topic, "\xa1", 1), 0);
+	r = m2m_mqtt_wait(T.cl, hfmt("/oneM2M/resp/%s/%s/cbor", stem, harness_cse_id()), NULL, 1000, NULL);
+	EXPECT_TRUE(r == NULL, r);
+	json_decref(r);
+
+	/* notifications: a topic ending in /xml gets XML */
+	const char *ntopic = hfmt("hearth/test/%ld/xnotify/xml", (long)getpid());
+	char nt[128];
+	snprintf(nt, sizeof nt, "%s", ntopic);
+	assert_int_equal(m2m_mqtt_subscribe(T.cl, nt), 0);
+	harness_case("subscription whose mqtt:// target topic ends in /xml");
+	rqi = next_rqi();
+	req = prim(1, cntp, stem, rqi);
+	json_object_set_new(req, "ty", json_integer(23));
+	json_object_set_new(req, "pc", json_pack("{s:{s:s,s:[s],s:{s:[i]}}}", "m2m:sub", "rn", "xs",
+	                                         "nu", hfmt("mqtt://127.0.0.1:%s/%s", T.port, nt),
+	                                         "enc", "net", 3));
+	r = mqx_send(stem, req);
+	expect(r, 2001, rqi);
+	json_decref(r);
+	json_t *vrq = m2m_mqtt_wait(T.cl, nt, NULL, TMO, NULL); /* decodes only as XML */
+	EXPECT_TRUE(vrq && harness_jint(vrq, "op", 0) == 5, vrq);
+	EXPECT_TRUE(json_is_true(json_object_get(json_object_get(json_object_get(vrq, "pc"), "m2m:sgn"),
+	                                         "vrq")), vrq);
+	json_decref(vrq);
+	rqi = next_rqi();
+	req = prim(1, cntp, stem, rqi);
+	json_object_set_new(req, "ty", json_integer(4));
+	json_object_set_new(req, "pc", json_pack("{s:{s:s}}", "m2m:cin", "con", "xml-note"));
+	r = mqx_send(stem, req);
+	expect(r, 2001, rqi);
+	json_decref(r);
+	json_t *n = m2m_mqtt_wait(T.cl, nt, NULL, TMO, NULL);
+	json_t *sgn = json_object_get(json_object_get(n, "pc"), "m2m:sgn");
+	EXPECT_TRUE(n && harness_jint(n, "op", 0) == 5 && json_is_object(sgn), n);
+	EXPECT_STR(json_object_get(json_object_get(json_object_get(sgn, "nev"), "rep"), "m2m:cin"),
+	           "con", "xml-note");
+	EXPECT_INT(json_object_get(sgn, "nev"), "net", 3);
+	json_decref(n);
+
+	/* an AE whose poa asks for XML: request/response on .../xml topics */
+	const char *ae2 = harness_name("Cmqxpoa");
+	harness_case("AE %s with poa mqtt://127.0.0.1:%s?ct=xml as a notification target", ae2, T.port);
+	req = ae_create(ae2, ae2, hfmt("mqtt://127.0.0.1:%s?ct=xml", T.port));
+	rqi = hfmt("%s", json_string_value(json_object_get(req, "rqi")));
+	r = mqx_send(ae2, req);
+	expect(r, 2001, rqi);
+	harness_track_ae(ae2);
+	json_decref(r);
+	char rq_t[256], rs_t[256];
+	snprintf(rq_t, sizeof rq_t, "/oneM2M/req/%s/%s/xml", harness_cse_id(), ae2);
+	snprintf(rs_t, sizeof rs_t, "/oneM2M/resp/%s/%s/xml", harness_cse_id(), ae2);
+	assert_int_equal(m2m_mqtt_subscribe(T.cl, rq_t), 0);
+	rqi = next_rqi();
+	req = prim(1, cntp, stem, rqi);
+	json_object_set_new(req, "ty", json_integer(23));
+	json_object_set_new(req, "pc", json_pack("{s:{s:s,s:[s],s:{s:[i]}}}", "m2m:sub", "rn", "xas",
+	                                         "nu", ae2, "enc", "net", 3));
+	char *x = codec_xml_encode_prim(req, "m2m:rqp");
+	json_decref(req);
+	assert_non_null(x);
+	snprintf(topic, sizeof topic, "/oneM2M/req/%s/%s/xml", stem, harness_cse_id());
+	assert_int_equal(m2m_mqtt_publish(T.cl, topic, x, strlen(x)), 0);
+	free(x);
+	vrq = m2m_mqtt_wait(T.cl, rq_t, NULL, TMO, NULL);
+	EXPECT_TRUE(vrq && harness_jint(vrq, "op", 0) == 5, vrq);
+	EXPECT_STR(vrq, "to", ae2);
+	json_t *ack = json_pack("{s:i,s:s,s:s}", "rsc", 2000, "rqi", harness_jstr(vrq, "rqi"), "rvi", "4");
+	x = codec_xml_encode_prim(ack, "m2m:rsp");
+	assert_non_null(x);
+	assert_int_equal(m2m_mqtt_publish(T.cl, rs_t, x, strlen(x)), 0);
+	free(x);
+	json_decref(ack);
+	json_decref(vrq);
+	r = m2m_mqtt_wait(T.cl, hfmt("/oneM2M/resp/%s/%s/xml", stem, harness_cse_id()), rqi, TMO, NULL);
+	expect(r, 2001, rqi);
+	json_decref(r);
+}
+
 /* ---------------- broker loss ---------------- */
 
 static void test_broker_restart(void **state)
@@ -489,6 +724,7 @@ int main(void)
 		HTEST(test_register_and_data),
 		HTEST(test_errors),
 		HTEST(test_notify_over_mqtt),
+		HTEST(test_xml_topics),
 		HTEST(test_broker_restart),
 	};
 	return cmocka_run_group_tests_name("10_mqtt", tests, group_setup, group_teardown);

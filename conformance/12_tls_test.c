@@ -12,29 +12,20 @@
  * missing or HEARTH_URL is set.
  */
 #include "conformance/lib/harness.h"
+#include "conformance/lib/pki.h"
 
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define CSE harness_cse_rn()
 
 static struct {
 	bool skip;
 	const char *why;
-	char dir[64];
-	char port[16];
 } T;
 
-/* dir/name, in one of the rotating hfmt() buffers */
-static const char *pki(const char *name)
-{
-	return hfmt("%s/%s", T.dir, name);
-}
+#define pki pki_path
 
 #define TLS_ONLY()                                                         \
 	do {                                                               \
@@ -44,105 +35,16 @@ static const char *pki(const char *name)
 		}                                                          \
 	} while (0)
 
-static bool openssl_present(void)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	if (!path)
-		path = "/usr/bin:/bin";
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf; p && *p;) {
-		char *colon = strchr(p, ':');
-		if (colon)
-			*colon = '\0';
-		if (access(hfmt("%s/openssl", *p ? p : "."), X_OK) == 0)
-			return true;
-		p = colon ? colon + 1 : NULL;
-	}
-	return false;
-}
-
-/* Run `openssl args...` in T.dir, output to T.dir/openssl.log. 0 on exit 0. */
-static int openssl_run(const char *const *args)
-{
-	char *argv[32];
-	size_t n = 0;
-	argv[n++] = (char *)"openssl";
-	for (size_t i = 0; args[i] && n < 31; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open(pki("openssl.log"), O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		if (chdir(T.dir) != 0)
-			_exit(126);
-		execvp("openssl", argv);
-		_exit(127);
-	}
-	int st;
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		print_error("tls test: openssl %s failed (see %s/openssl.log)\n", args[0], T.dir);
-		return -1;
-	}
-	return 0;
-}
-
-/* A P-256 key and a CSR (or a self-signed CA when ca). */
-static int make_key(const char *stem, const char *cn, bool ca)
-{
-	char key[64], out[64], subj[128];
-	snprintf(key, sizeof key, "%s.key", stem);
-	snprintf(out, sizeof out, "%s.%s", stem, ca ? "pem" : "csr");
-	snprintf(subj, sizeof subj, "/CN=%s", cn);
-	const char *args[] = { "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-	                       "-nodes", "-keyout", key, "-out", out, "-subj", subj,
-	                       ca ? "-x509" : NULL, "-days", "2", NULL };
-	return openssl_run(args);
-}
-
-/* Sign stem.csr with ca into stem.pem (extensions from ext, or none). */
-static int sign(const char *stem, const char *ca, const char *ext)
-{
-	char csr[64], out[64], cacert[64], cakey[64];
-	snprintf(csr, sizeof csr, "%s.csr", stem);
-	snprintf(out, sizeof out, "%s.pem", stem);
-	snprintf(cacert, sizeof cacert, "%s.pem", ca);
-	snprintf(cakey, sizeof cakey, "%s.key", ca);
-	const char *args[] = { "x509", "-req", "-in", csr, "-CA", cacert, "-CAkey", cakey,
-	                       "-CAcreateserial", "-out", out, "-days", "2",
-	                       ext ? "-extfile" : NULL, ext, NULL };
-	return openssl_run(args);
-}
-
 static int make_pki(void)
 {
-	FILE *f = fopen(pki("srv.ext"), "w");
-	if (!f)
+	if (pki_write("srv.ext", "subjectAltName=IP:127.0.0.1\n") != 0 ||
+	    pki_make_key("ca", "Hearth test CA", true) != 0 ||
+	    pki_make_key("other-ca", "Another CA", true) != 0 ||
+	    pki_make_key("srv", "127.0.0.1", false) != 0 || pki_sign("srv", "ca", "srv.ext") != 0 ||
+	    pki_make_key("cli", "Cdevice1", false) != 0 || pki_sign("cli", "ca", NULL) != 0 ||
+	    pki_make_key("stranger", "Cdevice1", false) != 0 ||
+	    pki_sign("stranger", "other-ca", NULL) != 0)
 		return -1;
-	fputs("subjectAltName=IP:127.0.0.1\n", f);
-	fclose(f);
-	if (make_key("ca", "Hearth test CA", true) != 0 ||
-	    make_key("other-ca", "Another CA", true) != 0 ||
-	    make_key("srv", "127.0.0.1", false) != 0 || sign("srv", "ca", "srv.ext") != 0 ||
-	    make_key("cli", "Cdevice1", false) != 0 || sign("cli", "ca", NULL) != 0 ||
-	    make_key("stranger", "Cdevice1", false) != 0 || sign("stranger", "other-ca", NULL) != 0)
-		return -1;
-	return 0;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(p);
 	return 0;
 }
 
@@ -154,14 +56,13 @@ static int group_setup(void **state)
 		T.why = "TLS tests need a local daemon (HEARTH_URL is set)";
 		return 0;
 	}
-	if (!openssl_present()) {
+	if (!pki_openssl_present()) {
 		T.skip = true;
 		T.why = "openssl is not installed (apt-get install openssl); TLS tests skipped";
 		print_message("%s\n", T.why);
 		return 0;
 	}
-	snprintf(T.dir, sizeof T.dir, "/tmp/hearth-pki-XXXXXX");
-	if (!mkdtemp(T.dir) || make_pki() != 0)
+	if (pki_init() != 0 || make_pki() != 0)
 		return -1;
 	/* HTTPS only: the harness client verifies the server with the CA */
 	const char *args[] = { "--http-tls-cert", pki("srv.pem"), "--http-tls-key", pki("srv.key"), NULL };
@@ -175,8 +76,7 @@ static int group_teardown(void **state)
 	int rc = 0;
 	if (!T.skip)
 		rc = harness_group_teardown(state);
-	if (T.dir[0])
-		nftw(T.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	pki_cleanup();
 	return rc;
 }
 

@@ -2,14 +2,14 @@
 # Run the conformance binaries in <builddir>/conformance/ once per
 # binding/serialization pass and summarise.
 #   sh conformance/run.sh build
-# Passes (HEARTH_PASSES, default "http:json http:xml mqtt:json"), each
-# exported to the harness as HEARTH_BINDING / HEARTH_FORMAT:
+# Passes (HEARTH_PASSES, default "http:json http:xml mqtt:json mqtt:xml"),
+# each exported to the harness as HEARTH_BINDING / HEARTH_FORMAT:
 #   http:json  every binary (the historical run);
 #   http:xml   the groups 01-06 (registration ... ACP) and 13 (device
 #              management), content as XML;
-#   mqtt:json  the groups 01-06 and 13 over a private mosquitto; skipped
-#              (with a message) when mosquitto is not installed.
-# mqtt:xml is not run: the CSE serves json topics only.
+#   mqtt:json  the same groups over a private mosquitto; skipped (with a
+#              message) when mosquitto is not installed;
+#   mqtt:xml   the same groups over MQTT with XML primitives (xml topics).
 # Each binary runs under `timeout 300`. With HEARTH_URL set the binaries
 # talk to that CSE; otherwise each starts its own daemon (HEARTH_BIN,
 # default <builddir>/hearth-cse) through the harness. HEARTH_CSE_ID,
@@ -24,7 +24,7 @@ if [ -z "${HEARTH_URL:-}" ] && [ -z "${HEARTH_BIN:-}" ]; then
 	HEARTH_BIN="$B/hearth-cse"
 	export HEARTH_BIN
 fi
-passes=${HEARTH_PASSES:-"http:json http:xml mqtt:json"}
+passes=${HEARTH_PASSES:-"http:json http:xml mqtt:json mqtt:xml"}
 
 have_mosquitto() {
 	if [ -n "${HEARTH_MOSQUITTO:-}" ]; then
@@ -47,14 +47,9 @@ for pass in $passes; do
 	label="$binding+$format"
 	case "$pass" in
 	http:json) groups="[0-9]*" ;;
-	http:xml | mqtt:json) groups="0[1-6]_* 13_*" ;;
-	mqtt:xml)
-		echo "==== pass $label: skipped (the CSE serves json topics only)"
-		summaries="$summaries
-pass $label: skipped (no xml topic suffix in the CSE)"
-		continue ;;
+	http:xml | mqtt:json | mqtt:xml) groups="0[1-6]_* 13_*" ;;
 	*)
-		echo "==== pass $label: unknown pass (want http:json, http:xml or mqtt:json)"
+		echo "==== pass $label: unknown pass (want http:json, http:xml, mqtt:json or mqtt:xml)"
 		failed=$((failed + 1))
 		failed_names="$failed_names $label"
 		continue ;;

@@ -58,20 +58,25 @@ enum opt_kind {
 	K_LIST,  /* char *: comma-separated patterns, may be empty, no blanks */
 	K_TYPE,  /* int: in | mn | asn */
 	K_CAUTH, /* int: none | required */
+	K_ONOFF, /* int: off | on (also 0/1, no/yes, false/true) */
 	K_LEVEL, /* int: error | warn | info | debug */
 	K_INT,   /* int in [min, max] */
 	K_UINT,  /* unsigned in [min, max] */
 	K_LONG,  /* long in [min, max] */
 };
 
-/* Row indexes; bit (1u << O_x) of set_mask records an explicit value. */
+/* Row indexes; bit OPT_BIT(O_x) of set_mask records an explicit value. */
 enum {
 	O_CSE_ID, O_CSE_RN, O_SP_ID, O_CSE_TYPE, O_ADMIN, O_LOG_LEVEL, O_DEFAULT_ET,
 	O_MAX_MNI, O_ALLOWED_AE, O_POA, O_HTTP_ADDR, O_HTTP_PORT, O_HTTP_THREADS,
 	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_MQTT_HOST, O_MQTT_PORT, O_MQTT_USER, O_MQTT_PASS,
 	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_CLIENT_AUTH,
-	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT, O_COUNT
+	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT,
+	O_MQTT_TLS, O_MQTT_TLS_CA, O_MQTT_TLS_CERT, O_MQTT_TLS_KEY, O_OUT_TLS_CA,
+	O_COUNT
 };
+#define OPT_BIT(i) (1ull << (i))
+_Static_assert(O_COUNT <= 64, "set_mask has one bit per option");
 
 typedef struct opt {
 	const char *sect, *key; /* INI section and key */
@@ -122,7 +127,7 @@ static const opt opt_tab[O_COUNT] = {
 	[O_MQTT_HOST] = { "mqtt", "host", "mqtt-host", K_HOST, OFF(mqtt_host), 0, 0, "HOST",
 		"MQTT broker to connect to (TS-0010); empty = no MQTT binding", NULL },
 	[O_MQTT_PORT] = { "mqtt", "port", "mqtt-port", K_INT, OFF(mqtt_port), 1, 65535, "PORT",
-		"MQTT broker port (1..65535)", NULL },
+		"MQTT broker port (1..65535)", "1883; 8883 with TLS" },
 	[O_MQTT_USER] = { "mqtt", "username", "mqtt-username", K_TEXT, OFF(mqtt_username), 0, 0,
 		"NAME", "MQTT user name (empty = none)", NULL },
 	[O_MQTT_PASS] = { "mqtt", "password", "mqtt-password", K_TEXT, OFF(mqtt_password), 0, 0,
@@ -158,9 +163,22 @@ static const opt opt_tab[O_COUNT] = {
 		CFG_MAX_MGMT_TIMEOUT_S, "SECONDS",
 		"a device-management operation without a report by then fails with reason timeout (1..604800)",
 		NULL },
+	[O_MQTT_TLS] = { "mqtt", "tls", "mqtt-tls", K_ONOFF, OFF(mqtt_tls), 0, 0, "on|off",
+		"TLS to the broker, its certificate and host name verified (default port 8883)",
+		"off; on when tls-ca or tls-cert is given" },
+	[O_MQTT_TLS_CA] = { "mqtt", "tls-ca", "mqtt-tls-ca", K_FILE, OFF(mqtt_tls_ca), 0, 0, "PEM",
+		"CA certificate(s) that verify the broker; empty = the system's CA store", NULL },
+	[O_MQTT_TLS_CERT] = { "mqtt", "tls-cert", "mqtt-tls-cert", K_FILE, OFF(mqtt_tls_cert), 0, 0,
+		"PEM", "client certificate (chain) presented to the broker; set with tls-key", NULL },
+	[O_MQTT_TLS_KEY] = { "mqtt", "tls-key", "mqtt-tls-key", K_FILE, OFF(mqtt_tls_key), 0, 0,
+		"PEM", "private key file of the MQTT client certificate", NULL },
+	[O_OUT_TLS_CA] = { "transport", "tls-ca", "transport-tls-ca", K_FILE, OFF(out_tls_ca), 0, 0,
+		"PEM", "CA certificate(s) that verify HTTPS peers of outgoing requests (notifications, "
+		"forwarding, registration); empty = the system's CA store", NULL },
 };
 
 static const char *const cauth_names[] = { [0] = "none", [1] = "required" };
+static const char *const onoff_names[] = { [0] = "off", [1] = "on" };
 
 static const char *const type_names[] = {
 	[CSE_TYPE_IN] = "in", [CSE_TYPE_MN] = "mn", [CSE_TYPE_ASN] = "asn",
@@ -176,7 +194,8 @@ static const char *const type_rns[] = {
 	[CSE_TYPE_IN] = "cse-in", [CSE_TYPE_MN] = "cse-mn", [CSE_TYPE_ASN] = "cse-asn",
 };
 
-static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar", "mgmt" };
+static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar",
+                                            "mgmt", "transport" };
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -360,6 +379,9 @@ static void opt_format(const cse_config *c, const opt *o, char *buf, size_t n)
 	case K_CAUTH:
 		snprintf(buf, n, "%s", cauth_names[*(const int *)f ? 1 : 0]);
 		break;
+	case K_ONOFF:
+		snprintf(buf, n, "%s", onoff_names[*(const int *)f ? 1 : 0]);
+		break;
 	case K_LEVEL: {
 		int l = *(const int *)f;
 		snprintf(buf, n, "%s", l >= LOG_ERROR && l <= LOG_DEBUG ? level_names[l] : "?");
@@ -431,6 +453,21 @@ static int opt_apply(cse_config *c, int idx, const char *val, const char *name,
 			goto bad;
 		}
 		*fld_int(c, o) = a;
+	} else if (o->kind == K_ONOFF) {
+		static const char *const yes[] = { "on", "1", "yes", "true" };
+		static const char *const no[] = { "off", "0", "no", "false" };
+		int a = -1;
+		for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+			if (strcasecmp(val, yes[i]) == 0)
+				a = 1;
+			if (strcasecmp(val, no[i]) == 0)
+				a = 0;
+		}
+		if (a < 0) {
+			why = "on or off";
+			goto bad;
+		}
+		*fld_int(c, o) = a;
 	} else if (o->kind == K_LEVEL) {
 		int l = log_level_parse(val);
 		if (l < 0) {
@@ -451,7 +488,7 @@ static int opt_apply(cse_config *c, int idx, const char *val, const char *name,
 		else
 			*fld_long(c, o) = v;
 	}
-	c->set_mask |= 1u << idx;
+	c->set_mask |= OPT_BIT(idx);
 	return 0;
 
 bad:
@@ -479,11 +516,17 @@ static int config_derive(cse_config *c)
 {
 	int t = (c->cse_type >= CSE_TYPE_IN && c->cse_type <= CSE_TYPE_ASN) ? c->cse_type
 	                                                                    : CSE_TYPE_IN;
-	if (!(c->set_mask & (1u << O_CSE_ID)) && str_replace(&c->cse_id, type_ids[t]) != 0)
+	if (!(c->set_mask & OPT_BIT(O_CSE_ID)) && str_replace(&c->cse_id, type_ids[t]) != 0)
 		return -1;
-	if (!(c->set_mask & (1u << O_CSE_RN)) && str_replace(&c->cse_rn, type_rns[t]) != 0)
+	if (!(c->set_mask & OPT_BIT(O_CSE_RN)) && str_replace(&c->cse_rn, type_rns[t]) != 0)
 		return -1;
-	if (!(c->set_mask & (1u << O_POA)) && c->http_addr) {
+	/* MQTT: a CA or client certificate implies TLS, and TLS port 8883 */
+	if (!(c->set_mask & OPT_BIT(O_MQTT_TLS)))
+		c->mqtt_tls = (c->mqtt_tls_ca && c->mqtt_tls_ca[0]) ||
+		              (c->mqtt_tls_cert && c->mqtt_tls_cert[0]);
+	if (!(c->set_mask & OPT_BIT(O_MQTT_PORT)))
+		c->mqtt_port = c->mqtt_tls ? 8883 : 1883;
+	if (!(c->set_mask & OPT_BIT(O_POA)) && c->http_addr) {
 		bool v6 = strchr(c->http_addr, ':') != NULL;
 		char buf[128];
 		int n = snprintf(buf, sizeof buf, "http://%s%s%s:%d", v6 ? "[" : "", c->http_addr,
@@ -528,6 +571,11 @@ void config_init(cse_config *cfg)
 	cfg->registrar_rn = strdup("cse-in");
 	cfg->registrar_check_s = 30;
 	cfg->mgmt_timeout_s = CFG_MGMT_TIMEOUT_S;
+	cfg->mqtt_tls = 0;
+	cfg->mqtt_tls_ca = strdup("");
+	cfg->mqtt_tls_cert = strdup("");
+	cfg->mqtt_tls_key = strdup("");
+	cfg->out_tls_ca = strdup("");
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
 
@@ -635,7 +683,7 @@ typedef struct ini_ctx {
 	int line;      /* lines handed to inih so far */
 	int err_line;  /* line of the first error recorded here, 0 = none */
 	bool stop;     /* reader refuses further lines */
-	unsigned seen; /* rows set by this file, to catch duplicates */
+	unsigned long long seen; /* rows set by this file (OPT_BIT), to catch duplicates */
 	char *err;
 	size_t errlen;
 } ini_ctx;
@@ -716,12 +764,12 @@ static int ini_on_kv(void *user, const char *section, const char *key, const cha
 		ini_error(x, "%s", msg);
 		return 0;
 	}
-	if (x->seen & (1u << i)) {
+	if (x->seen & OPT_BIT(i)) {
 		ini_error(x, "[%s] %s given twice", show(ss, sizeof ss, section),
 		          show(sk, sizeof sk, key));
 		return 0;
 	}
-	x->seen |= 1u << i;
+	x->seen |= OPT_BIT(i);
 	snprintf(name, sizeof name, "[%s] %s", opt_tab[i].sect, opt_tab[i].key);
 	if (opt_apply(x->cfg, i, val, name, msg, sizeof msg) != 0) {
 		ini_error(x, "%s", msg);
@@ -875,6 +923,14 @@ static int config_check_tls(const cse_config *c, char *err, size_t errlen)
 		err_fmt(err, errlen, "[http] tls-client-auth = required needs tls-ca");
 		return -1;
 	}
+	if (!c->mqtt_tls_cert[0] != !c->mqtt_tls_key[0]) {
+		err_fmt(err, errlen, "[mqtt] tls-cert and tls-key must be given together");
+		return -1;
+	}
+	if (!c->mqtt_tls && (c->mqtt_tls_ca[0] || c->mqtt_tls_cert[0])) {
+		err_fmt(err, errlen, "[mqtt] tls = off contradicts tls-ca / tls-cert");
+		return -1;
+	}
 	return 0;
 }
 
@@ -952,10 +1008,10 @@ void config_usage(const char *prog)
 	       "      --version\n"
 	       "        print the version (%s) and exit\n"
 	       "\n"
-	       "INI file: sections [cse], [http], [store], [mqtt] and [mgmt] holding\n"
-	       "'key = value' lines; lines starting with ';' or '#' are comments, as is\n"
-	       "';' after a blank. An unknown section or key, a key given twice or a bad\n"
-	       "value is an error naming the file and line.\n"
+	       "INI file: sections [cse], [http], [store], [mqtt], [registrar], [mgmt]\n"
+	       "and [transport] holding 'key = value' lines; lines starting with ';' or\n"
+	       "'#' are comments, as is ';' after a blank. An unknown section or key, a\n"
+	       "key given twice or a bad value is an error naming the file and line.\n"
 	       "Example:\n"
 	       "  [cse]\n"
 	       "  cse-type = mn\n"

@@ -30,7 +30,7 @@ typedef struct cse_config {
 	unsigned http_conn_timeout; /* idle seconds before a connection is closed */
 	char *allowed_ae;    /* comma-separated originator patterns allowed to register ("C*,S*") */
 	char *mqtt_host;     /* broker host name or address; "" = MQTT binding off (default) */
-	int mqtt_port;       /* broker port; default 1883 */
+	int mqtt_port;       /* broker port; default 1883, 8883 with TLS */
 	char *mqtt_username; /* "" = none */
 	char *mqtt_password; /* "" = none; wiped before it is freed */
 	int mqtt_keepalive;  /* seconds; default 60 */
@@ -45,7 +45,12 @@ typedef struct cse_config {
 	char *registrar_rn;  /* registrar's CSEBase name; default "cse-in" */
 	int registrar_check_s; /* link check period, seconds; default 30 */
 	long mgmt_timeout_s; /* management operation without report -> failure "timeout"; default 300 */
-	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
+	int mqtt_tls;        /* 1: TLS to the broker; on by default when a tls-* file is given */
+	char *mqtt_tls_ca;   /* PEM file of the CA(s) that verify the broker; "" = system store */
+	char *mqtt_tls_cert; /* PEM client certificate for the broker (mutual TLS); "" = none */
+	char *mqtt_tls_key;  /* its private key; given with mqtt_tls_cert */
+	char *out_tls_ca;    /* PEM CA file verifying HTTPS peers of outgoing requests; "" = system store */
+	unsigned long long set_mask; /* internal to config.c: which options were given explicitly */
 } cse_config;
 
 /* Fill cfg with the built-in defaults (every string member a heap copy).

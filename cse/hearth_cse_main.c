@@ -114,6 +114,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	transport_up = true;
+	if (transport_set_tls_ca(cfg.out_tls_ca) != 0)
+		goto out;
 	if (cse_open(&c, &cfg) != 0) {
 		log_error("cannot open the CSE (database %s)", cfg.db_path);
 		goto out;
@@ -132,7 +134,9 @@ int main(int argc, char **argv)
 		mqtt_opts mo = { .host = cfg.mqtt_host, .port = cfg.mqtt_port,
 		                 .username = cfg.mqtt_username, .password = cfg.mqtt_password,
 		                 .keepalive = cfg.mqtt_keepalive, .client_id = cfg.mqtt_client_id,
-		                 .cse_id = cfg.cse_id, .workers = 2 };
+		                 .cse_id = cfg.cse_id, .workers = 2,
+		                 .tls = cfg.mqtt_tls != 0, .tls_ca = cfg.mqtt_tls_ca,
+		                 .tls_cert = cfg.mqtt_tls_cert, .tls_key = cfg.mqtt_tls_key };
 		if (mqtt_binding_start(&mq, c, &mo) != 0) {
 			log_error("cannot start the MQTT binding for %s:%d", cfg.mqtt_host, cfg.mqtt_port);
 			goto out;

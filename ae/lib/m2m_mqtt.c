@@ -49,6 +49,7 @@ struct m2m_mqtt {
 	unsigned long done_seq; /* last operation completed */
 	int done_ok;
 	mq_op ops[64];          /* contexts, reused round-robin */
+	m2m_mqtt_decoder decode; /* NULL: JSON */
 };
 
 static atomic_uint mq_ids;
@@ -280,13 +281,23 @@ int m2m_mqtt_publish(m2m_mqtt *m, const char *topic, const void *payload, size_t
 	return op_wait(m, op->seq, 5000);
 }
 
-static bool msg_matches(const mq_msg *e, const char *topic, const char *rqi, json_t **out)
+void m2m_mqtt_set_decoder(m2m_mqtt *m, m2m_mqtt_decoder decode)
+{
+	pthread_mutex_lock(&m->mx);
+	m->decode = decode;
+	pthread_mutex_unlock(&m->mx);
+}
+
+/* Caller holds m->mx. */
+static bool msg_matches(const m2m_mqtt *m, const mq_msg *e, const char *topic, const char *rqi,
+                        json_t **out)
 {
 	json_t *j;
 	*out = NULL;
 	if (topic && strcmp(e->topic, topic) != 0)
 		return false;
-	j = json_loadb(e->payload, e->len, 0, NULL);
+	j = m->decode ? m->decode(e->topic, e->payload, e->len)
+	              : json_loadb(e->payload, e->len, 0, NULL);
 	if (rqi) {
 		const char *r = json_string_value(json_object_get(j, "rqi"));
 		if (!r || strcmp(r, rqi) != 0) {
@@ -311,7 +322,7 @@ json_t *m2m_mqtt_wait(m2m_mqtt *m, const char *topic, const char *rqi, long time
 		mq_msg **pp = &m->head, *prev = NULL;
 		for (; *pp; prev = *pp, pp = &(*pp)->next) {
 			mq_msg *e = *pp;
-			if (!msg_matches(e, topic, rqi, &found))
+			if (!msg_matches(m, e, topic, rqi, &found))
 				continue;
 			*pp = e->next;
 			if (m->tail == e)

@@ -45,11 +45,18 @@ int m2m_mqtt_subscribe(m2m_mqtt *m, const char *filter);
 /* Publish len bytes (QoS 1) and wait for the broker's PUBACK. 0, or -1. */
 int m2m_mqtt_publish(m2m_mqtt *m, const char *topic, const void *payload, size_t len);
 
+/* How payloads are read (matching by rqi, and what m2m_mqtt_wait returns):
+ * decode(topic, payload, len) returns a new reference or NULL. NULL (the
+ * default) parses JSON. The XML serialization, for instance, is decoded by
+ * a function the caller supplies, so that this library needs no XML codec. */
+typedef json_t *(*m2m_mqtt_decoder)(const char *topic, const char *payload, size_t len);
+void m2m_mqtt_set_decoder(m2m_mqtt *m, m2m_mqtt_decoder decode);
+
 /* Next inbox message whose topic equals `topic` (NULL: any) and, when rqi
- * is not NULL, whose JSON payload has that "rqi". Earlier non-matching
- * messages stay queued. Returns the parsed payload (NULL on timeout or
- * when the match is not JSON); *topic_out (optional) gets a malloc'ed copy
- * of its topic. */
+ * is not NULL, whose decoded payload has that "rqi". Earlier non-matching
+ * messages stay queued. Returns the decoded payload (NULL on timeout or
+ * when the match does not decode); *topic_out (optional) gets a malloc'ed
+ * copy of its topic. */
 json_t *m2m_mqtt_wait(m2m_mqtt *m, const char *topic, const char *rqi, long timeout_ms,
                       char **topic_out);
 

@@ -74,6 +74,11 @@ static struct {
 	char conf[600];
 	char log[600];
 	bool atexit_set;
+	/* TLS listener (harness_broker_set_tls): copies of the files in dir */
+	bool tls;
+	int tls_port;
+	bool tls_require_cert;
+	bool tls_has_ca;
 } B;
 
 /* Binding / serialization of this pass (see harness.h); outside H, which
@@ -236,6 +241,32 @@ void harness_case(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(H.label, sizeof(H.label), fmt, ap);
 	va_end(ap);
+}
+
+long harness_log_size(void)
+{
+	struct stat st;
+	if (!H.local || !H.log[0] || stat(H.log, &st) != 0)
+		return 0;
+	return (long)st.st_size;
+}
+
+bool harness_log_contains(long from, const char *needle)
+{
+	char line[1024];
+	bool found = false;
+	if (!H.local || !H.log[0] || !needle)
+		return false;
+	FILE *f = fopen(H.log, "r");
+	if (f && from > 0 && fseek(f, from, SEEK_SET) != 0) {
+		fclose(f);
+		return false;
+	}
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return found;
 }
 
 void harness_log_tail(int lines)
@@ -744,10 +775,6 @@ int harness_group_setup(void **state)
 	mode_init();
 	if (!M.ok)
 		return -1;
-	if (M.mqtt && M.xml) {
-		print_error("harness: mqtt+xml is not supported (the CSE serves json topics only)\n");
-		return -1;
-	}
 	if (M.mqtt) {
 		if (H.local) {
 			if (harness_broker_start() != 0)
@@ -950,12 +977,28 @@ static void xml_send(m2m_result *r, const m2m_request *req)
 	}
 }
 
-/* ---- mqtt+json ---- */
+/* ---- mqtt+json, mqtt+xml ---- */
+
+/* Payloads on .../xml topics are m2m:rsp (or m2m:rqp) documents, decoded
+ * into the bare JSON primitive; others are JSON. */
+static json_t *mqtt_decode(const char *topic, const char *payload, size_t len)
+{
+	size_t tl = strlen(topic);
+	json_t *j = NULL;
+	if (tl >= 4 && strcmp(topic + tl - 4, "/xml") == 0) {
+		if (codec_xml_decode_prim(payload, len, "m2m:rsp", &j, NULL, 0) != 0)
+			codec_xml_decode_prim(payload, len, "m2m:rqp", &j, NULL, 0);
+		return j;
+	}
+	return json_loadb(payload, len, 0, NULL);
+}
 
 static int mqtt_connect(void)
 {
 	m2m_mqtt_free(&M.cl);
 	M.cl = m2m_mqtt_new(M.mqtt_host, M.mqtt_port, NULL, 5000);
+	if (M.cl)
+		m2m_mqtt_set_decoder(M.cl, mqtt_decode);
 	if (!M.cl || m2m_mqtt_subscribe(M.cl, "/oneM2M/resp/#") != 0) {
 		print_error("harness: cannot connect/subscribe to the broker %s:%d\n", M.mqtt_host,
 		            M.mqtt_port);
@@ -1167,14 +1210,40 @@ bool harness_query_carried(const char *query, const char **why)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
+/* The XML form of request primitive p (mqtt+xml), or NULL when XML cannot
+ * carry it faithfully (decoding the document must give p back): e.g. a
+ * string where a list belongs, "" (an empty element is NULL), a number in
+ * a member of unknown type. Such a request goes as JSON with a NOTE line,
+ * as http+xml does with content. */
+static char *mqtt_xml_prim(const json_t *p)
+{
+	char *xml = codec_xml_encode_prim(p, "m2m:rqp");
+	json_t *back = NULL;
+	if (xml && codec_xml_decode_prim(xml, strlen(xml), "m2m:rqp", &back, NULL, 0) == 0 &&
+	    json_equal(back, p)) {
+		json_decref(back);
+		return xml;
+	}
+	json_decref(back);
+	free(xml);
+	char *js = json_dumps(p, JSON_COMPACT);
+	print_message("[  NOTE    ] mqtt+xml: primitive has no faithful XML form, sent as JSON: %.300s\n",
+	              js ? js : "?");
+	free(js);
+	return NULL;
+}
+
 /* Send primitive p (borrowed) on the req topic of `fr`; fill r. */
 static void mqtt_exchange(m2m_result *r, const json_t *p, const char *fr, long timeout_ms)
 {
 	char level[256], topic[512], resp[512];
+	char *text = M.xml ? mqtt_xml_prim(p) : NULL;
+	const char *ser = text ? "xml" : "json";
 	topic_level(fr, level, sizeof(level));
-	snprintf(topic, sizeof(topic), "/oneM2M/req/%s/%s/json", level, H.cse_id);
-	snprintf(resp, sizeof(resp), "/oneM2M/resp/%s/%s/json", level, H.cse_id);
-	char *text = json_dumps(p, JSON_COMPACT);
+	snprintf(topic, sizeof(topic), "/oneM2M/req/%s/%s/%s", level, H.cse_id, ser);
+	snprintf(resp, sizeof(resp), "/oneM2M/resp/%s/%s/%s", level, H.cse_id, ser);
+	if (!text)
+		text = json_dumps(p, JSON_COMPACT);
 	const char *rqi = json_string_value(json_object_get(p, "rqi"));
 	/* no hfmt() here: its rotating buffers may hold the caller's strings */
 	char desc[1024];
@@ -1205,7 +1274,7 @@ static void mqtt_exchange(m2m_result *r, const json_t *p, const char *fr, long t
 	r->rqi = dup_or_null(json_string_value(json_object_get(rsp, "rqi")));
 	r->rvi = dup_or_null(json_string_value(json_object_get(rsp, "rvi")));
 	r->origin = dup_or_null(json_string_value(json_object_get(rsp, "fr")));
-	r->content_type = strdup("application/json");
+	r->content_type = strdup(strcmp(ser, "xml") == 0 ? "application/xml" : "application/json");
 	r->headers = json_object();
 	const char *k;
 	json_t *v;
@@ -1220,7 +1289,10 @@ static void mqtt_exchange(m2m_result *r, const json_t *p, const char *fr, long t
 	json_t *pc = json_object_get(rsp, "pc");
 	if (pc && !json_is_null(pc)) {
 		r->body = json_incref(pc);
-		r->raw_body = json_dumps(pc, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (strcmp(ser, "xml") == 0)
+			r->raw_body = codec_xml_encode(pc); /* for dumps: pc as it came */
+		if (!r->raw_body)
+			r->raw_body = json_dumps(pc, JSON_COMPACT | JSON_ENCODE_ANY);
 	}
 	if (!r->raw_body)
 		r->raw_body = strdup("");
@@ -1408,7 +1480,7 @@ bool harness_check_rsc(const m2m_result *r, const int *codes, size_t n,
 		why = "unexpected response status code";
 	else if (!M.mqtt && http_for_rsc(r->rsc) && http_for_rsc(r->rsc) != r->http_status)
 		why = "HTTP status does not match the TS-0009 mapping of the rsc";
-	else if (M.xml && r->raw_len && !(r->content_type && strstr(r->content_type, "xml")))
+	else if (M.xml && !M.mqtt && r->raw_len && !(r->content_type && strstr(r->content_type, "xml")))
 		why = "body is not XML although the request said Accept: application/xml";
 	else if (r->sent_rqi && (!r->rqi || strcmp(r->rqi, r->sent_rqi) != 0))
 		why = "X-M2M-RI not echoed";
@@ -1649,6 +1721,7 @@ void harness_delete_at(const char *file, int line, const char *to, const char *f
 struct notif_receiver {
 	struct MHD_Daemon *d;
 	char url[128];
+	char *tls_cert, *tls_key; /* PEM in memory, for MHD (https receiver) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	notif_msg *head, *tail;
@@ -1772,11 +1845,46 @@ static void notif_completed(void *cls, struct MHD_Connection *conn, void **con_c
 	}
 }
 
+/* A whole small file (PEM) into a NUL-terminated buffer; NULL on failure. */
+static char *slurp(const char *path)
+{
+	enum { MAXF = 1 << 20 };
+	FILE *f = fopen(path, "rb");
+	char *b = f ? malloc(MAXF + 1) : NULL;
+	size_t n = b ? fread(b, 1, MAXF, f) : 0;
+	if (f)
+		fclose(f);
+	if (!b || n == 0 || n == MAXF) {
+		print_error("harness: cannot read %s\n", path);
+		free(b);
+		return NULL;
+	}
+	b[n] = '\0';
+	return b;
+}
+
 notif_receiver *notif_receiver_start(void)
+{
+	return notif_receiver_start_tls(NULL, NULL);
+}
+
+notif_receiver *notif_receiver_start_tls(const char *cert_file, const char *key_file)
 {
 	notif_receiver *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	if (cert_file) {
+		r->tls_cert = slurp(cert_file);
+		r->tls_key = slurp(key_file);
+		if (!r->tls_cert || !r->tls_key) {
+			free(r->tls_cert);
+			free(r->tls_key);
+			free(r);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->http = 200;
@@ -1787,10 +1895,17 @@ notif_receiver *notif_receiver_start(void)
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = 0;
-	r->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	                        notif_handler, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_NOTIFY_COMPLETED, notif_completed, r,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (cert_file)
+		r->d = MHD_start_daemon(flags, 0, NULL, NULL, notif_handler, r, MHD_OPTION_SOCK_ADDR,
+		                        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+		                        notif_completed, r, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+		                        MHD_OPTION_HTTPS_MEM_CERT, r->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+		                        r->tls_key, MHD_OPTION_END);
+	else
+		r->d = MHD_start_daemon(flags, 0, NULL, NULL, notif_handler, r, MHD_OPTION_SOCK_ADDR,
+		                        (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+		                        notif_completed, r, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+		                        MHD_OPTION_END);
 	if (!r->d) {
 		print_error("harness: cannot start the notification receiver\n");
 		notif_receiver_stop(&r);
@@ -1802,7 +1917,8 @@ notif_receiver *notif_receiver_start(void)
 		notif_receiver_stop(&r);
 		return NULL;
 	}
-	snprintf(r->url, sizeof(r->url), "http://127.0.0.1:%u/notify", (unsigned)di->port);
+	snprintf(r->url, sizeof(r->url), "%s://127.0.0.1:%u/notify", cert_file ? "https" : "http",
+	         (unsigned)di->port);
 	return r;
 }
 
@@ -1835,6 +1951,8 @@ void notif_receiver_stop(notif_receiver **rp)
 	}
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
+	free(r->tls_cert);
+	free(r->tls_key);
 	free(r);
 	*rp = NULL;
 }
@@ -1962,7 +2080,7 @@ static void broker_atexit(void)
 	}
 }
 
-static bool broker_accepts(void)
+static bool broker_accepts(int port)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {0};
@@ -1971,11 +2089,38 @@ static bool broker_accepts(void)
 		return false;
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)B.port);
+	sa.sin_port = htons((uint16_t)port);
 	ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(s);
 	return ok;
 }
+
+/* The broker's directory and plain port, made on first use. */
+static int broker_dir(void)
+{
+	if (B.dir[0])
+		return 0;
+	char tmpl[] = "/tmp/hearth-mqtt-XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		print_error("harness: mkdtemp: %s\n", strerror(errno));
+		return -1;
+	}
+	/* mosquitto started as root drops to its own user after reading the
+	 * config; the directory stays readable for the log path and the TLS
+	 * files (copied in, 0644) */
+	chmod(tmpl, 0755);
+	snprintf(B.dir, sizeof(B.dir), "%s", tmpl);
+	snprintf(B.conf, sizeof(B.conf), "%s/mosquitto.conf", B.dir);
+	snprintf(B.log, sizeof(B.log), "%s/broker.log", B.dir);
+	B.port = free_port();
+	if (B.port <= 0) {
+		print_error("harness: no free port for the broker\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int broker_copy(const char *src, const char *name);
 
 int harness_broker_start(void)
 {
@@ -1986,37 +2131,38 @@ int harness_broker_start(void)
 	}
 	if (B.pid > 0)
 		return 0;
-	if (!B.dir[0]) {
-		char tmpl[] = "/tmp/hearth-mqtt-XXXXXX";
-		if (!mkdtemp(tmpl)) {
-			print_error("harness: mkdtemp: %s\n", strerror(errno));
+	if (broker_dir() != 0)
+		return -1;
+	if (B.tls && B.tls_port <= 0) {
+		B.tls_port = free_port();
+		if (B.tls_port <= 0) {
+			print_error("harness: no free port for the broker's TLS listener\n");
 			return -1;
 		}
-		/* mosquitto started as root drops to its own user after reading
-		 * the config; the directory stays readable for the log path only */
-		chmod(tmpl, 0755);
-		snprintf(B.dir, sizeof(B.dir), "%s", tmpl);
-		snprintf(B.conf, sizeof(B.conf), "%s/mosquitto.conf", B.dir);
-		snprintf(B.log, sizeof(B.log), "%s/broker.log", B.dir);
-		B.port = free_port();
-		if (B.port <= 0) {
-			print_error("harness: no free port for the broker\n");
-			return -1;
-		}
-		FILE *f = fopen(B.conf, "w");
-		if (!f) {
-			print_error("harness: %s: %s\n", B.conf, strerror(errno));
-			return -1;
-		}
-		fprintf(f, "# private broker of a Hearth test; not the system service\n"
-		           "listener %d 127.0.0.1\n"
-		           "allow_anonymous true\n"
-		           "persistence false\n"
-		           "log_dest stderr\n"
-		           "log_type error\nlog_type warning\nlog_type notice\n",
-		        B.port);
-		fclose(f);
 	}
+	/* written at every start: a restart may change the TLS listener */
+	FILE *f = fopen(B.conf, "w");
+	if (!f) {
+		print_error("harness: %s: %s\n", B.conf, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "# private broker of a Hearth test; not the system service\n"
+	           "allow_anonymous true\n"
+	           "persistence false\n"
+	           "log_dest stderr\n"
+	           "log_type error\nlog_type warning\nlog_type notice\n"
+	           "listener %d 127.0.0.1\n",
+	        B.port);
+	if (B.tls) {
+		fprintf(f, "listener %d 127.0.0.1\n"
+		           "certfile %s/tls-cert.pem\n"
+		           "keyfile %s/tls-key.pem\n",
+		        B.tls_port, B.dir, B.dir);
+		if (B.tls_has_ca)
+			fprintf(f, "cafile %s/tls-ca.pem\n", B.dir);
+		fprintf(f, "require_certificate %s\n", B.tls_require_cert ? "true" : "false");
+	}
+	fclose(f);
 	if (!B.atexit_set) {
 		atexit(broker_atexit);
 		B.atexit_set = true;
@@ -2047,11 +2193,12 @@ int harness_broker_start(void)
 			B.pid = 0;
 			return -1;
 		}
-		if (broker_accepts())
+		if (broker_accepts(B.port) && (!B.tls || broker_accepts(B.tls_port)))
 			return 0;
 		harness_sleep_ms(20);
 	}
-	print_error("harness: mosquitto does not accept connections on port %d\n", B.port);
+	print_error("harness: mosquitto does not accept connections on port %d (see %s)\n", B.port,
+	            B.log);
 	broker_atexit();
 	return -1;
 }
@@ -2076,6 +2223,50 @@ int harness_broker_stop(void)
 }
 
 int harness_broker_port(void) { return B.port; }
+int harness_broker_tls_port(void) { return B.tls ? B.tls_port : 0; }
+
+/* Copy file src to B.dir/name, readable by the broker's own user. */
+static int broker_copy(const char *src, const char *name)
+{
+	char dst[700], buf[8192];
+	size_t n;
+	int rc = 0;
+	snprintf(dst, sizeof(dst), "%s/%s", B.dir, name);
+	FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+	if (!in || !out) {
+		print_error("harness: cannot copy %s to %s: %s\n", src, dst, strerror(errno));
+		rc = -1;
+	}
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		rc = -1;
+	if (rc == 0)
+		chmod(dst, 0644);
+	return rc;
+}
+
+int harness_broker_set_tls(const char *cert, const char *key, const char *ca, bool require_cert)
+{
+	if (B.pid > 0) {
+		print_error("harness: harness_broker_set_tls while the broker runs\n");
+		return -1;
+	}
+	B.tls = cert != NULL;
+	if (!B.tls)
+		return 0;
+	if (broker_dir() != 0)
+		return -1;
+	B.tls_has_ca = ca != NULL;
+	B.tls_require_cert = require_cert && ca;
+	if (broker_copy(cert, "tls-cert.pem") != 0 || broker_copy(key, "tls-key.pem") != 0 ||
+	    (ca && broker_copy(ca, "tls-ca.pem") != 0))
+		return -1;
+	return 0;
+}
 
 void harness_broker_cleanup(void)
 {
@@ -2088,6 +2279,8 @@ void harness_broker_cleanup(void)
 			nftw(B.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 		B.dir[0] = '\0';
 	}
+	B.tls = false;
+	B.tls_port = 0;
 }
 
 /* ---- peer daemons (two-tier tests) ---------------------------------------- */

@@ -146,8 +146,13 @@ int harness_free_port(void);
  *              primitive members as TS-0009 does); the response primitive
  *              fills rsc, rqi, rvi, body (pc) and http_status (derived with
  *              rsc_http_status); r->headers holds its other members.
- *   mqtt+xml   not supported (the CSE serves json topics only): the group
- *              setup fails.
+ *   mqtt+xml   as mqtt+json, with every request primitive an m2m:rqp
+ *              document on /oneM2M/req/<fr>/<cse-id>/xml and the m2m:rsp
+ *              answer decoded back into the JSON tree (body = pc). A
+ *              primitive XML cannot carry faithfully (decoding its XML
+ *              does not give it back: "" where NULL is meant, a string
+ *              where a list belongs) goes as JSON on the json topic with
+ *              a NOTE line.
  * A request that cannot be expressed in the pass's binding (raw body bytes
  * or HTTP headers over MQTT, a query parameter without primitive member)
  * skips the current test with a message. Foreign mode with mqtt needs
@@ -155,7 +160,7 @@ int harness_free_port(void);
 bool harness_is_mqtt(void);
 bool harness_is_xml(void);
 bool harness_is_http_json(void);
-const char *harness_mode(void);  /* "http+json", "http+xml", "mqtt+json" */
+const char *harness_mode(void);  /* "http+json", "http+xml", "mqtt+json", "mqtt+xml" */
 
 #define HARNESS_HTTP_JSON_ONLY()                                              \
 	do {                                                                  \
@@ -186,6 +191,10 @@ void harness_sleep_ms(long ms);
 int64_t harness_now_ms(void);                  /* monotonic */
 void harness_case(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void harness_log_tail(int lines);              /* print the daemon log tail (local) */
+/* Local: the daemon log's size in bytes (a mark), and whether a line
+ * written after byte `from` holds needle. */
+long harness_log_size(void);
+bool harness_log_contains(long from, const char *needle);
 
 /* ---- requests ---- */
 /* Send a request; `content` is stolen (may be NULL). Never fails the test by
@@ -267,6 +276,16 @@ const char *harness_mosquitto_path(void); /* the binary, or NULL when not instal
 int harness_broker_start(void);  /* start and wait until it accepts connections */
 int harness_broker_stop(void);   /* SIGTERM, wait (SIGKILL after 5 s) */
 int harness_broker_port(void);   /* 0 before the first start */
+/* A second, TLS listener (mosquitto's certfile/keyfile/cafile/
+ * require_certificate) on its own free loopback port, beside the plain
+ * one: server certificate cert with key; ca (may be NULL) the CA file, and
+ * with require_cert a client certificate from ca is required. The files
+ * are copied into the broker's directory (readable by mosquitto's own
+ * user). Takes effect at the next harness_broker_start() (the broker must
+ * be stopped); cert NULL removes the listener. The TLS port is kept across
+ * restarts. 0, or -1 with a printed reason. */
+int harness_broker_set_tls(const char *cert, const char *key, const char *ca, bool require_cert);
+int harness_broker_tls_port(void); /* 0 without a TLS listener */
 void harness_broker_cleanup(void);
 
 /* ---- notification receiver ---- */
@@ -281,6 +300,9 @@ typedef struct notif_msg {
 } notif_msg;
 
 notif_receiver *notif_receiver_start(void);   /* NULL on failure (printed) */
+/* The same over HTTPS with the server certificate and key (PEM files); its
+ * URL is "https://127.0.0.1:PORT/notify". */
+notif_receiver *notif_receiver_start_tls(const char *cert_file, const char *key_file);
 void notif_receiver_stop(notif_receiver **r);
 const char *notif_receiver_url(const notif_receiver *r); /* "http://127.0.0.1:PORT/notify" */
 /* Answer for ordinary notifications / for verification requests (vrq). */

@@ -63,10 +63,16 @@ static const char *field_text(const cse_config *c, const char *field, char *buf,
 	if (strcmp(field, "tls-ca") == 0) return c->http_tls_ca;
 	if (strcmp(field, "tls-originators") == 0) return c->http_tls_originators;
 	if (strcmp(field, "tls-client-auth") == 0) return c->http_tls_client_auth ? "required" : "none";
+	if (strcmp(field, "mqtt-tls-ca") == 0) return c->mqtt_tls_ca;
+	if (strcmp(field, "mqtt-tls-cert") == 0) return c->mqtt_tls_cert;
+	if (strcmp(field, "mqtt-tls-key") == 0) return c->mqtt_tls_key;
+	if (strcmp(field, "mqtt-tls") == 0) return c->mqtt_tls ? "on" : "off";
+	if (strcmp(field, "transport-tls-ca") == 0) return c->out_tls_ca;
 	if (strcmp(field, "cse-type") == 0)
 		return c->cse_type >= 1 && c->cse_type <= 3 ? types[c->cse_type] : "?";
 	if (strcmp(field, "port") == 0) snprintf(buf, n, "%d", c->http_port);
 	else if (strcmp(field, "threads") == 0) snprintf(buf, n, "%d", c->http_threads);
+	else if (strcmp(field, "mqtt-port") == 0) snprintf(buf, n, "%d", c->mqtt_port);
 	else if (strcmp(field, "conn-limit") == 0) snprintf(buf, n, "%u", c->http_conn_limit);
 	else if (strcmp(field, "log-level") == 0) snprintf(buf, n, "%d", c->log_level);
 	else if (strcmp(field, "default-et") == 0) snprintf(buf, n, "%ld", c->default_et_s);
@@ -196,6 +202,24 @@ static const ok_case ok_cases[] = {
 		"--http-tls-originators", "device-*=Cdev*" }, {
 		{ "tls-cert", "/p/s.pem" }, { "tls-key", "/p/s.key" }, { "tls-ca", "/p/ca.pem" },
 		{ "tls-client-auth", "required" }, { "tls-originators", "device-*=Cdev*" } } },
+	{ "MQTT TLS off by default", NULL, { NULL }, {
+		{ "mqtt-tls", "off" }, { "mqtt-port", "1883" }, { "mqtt-tls-ca", "" },
+		{ "mqtt-tls-cert", "" }, { "mqtt-tls-key", "" }, { "transport-tls-ca", "" } } },
+	{ "MQTT TLS flags", NULL, { "--mqtt-tls-ca", "/p/ca.pem", "--mqtt-tls-cert", "/p/c.pem",
+		"--mqtt-tls-key", "/p/c.key" }, {
+		{ "mqtt-tls", "on" }, { "mqtt-port", "8883" }, { "mqtt-tls-ca", "/p/ca.pem" },
+		{ "mqtt-tls-cert", "/p/c.pem" }, { "mqtt-tls-key", "/p/c.key" } } },
+	{ "MQTT TLS on, system CAs", NULL, { "--mqtt-tls", "on" },
+		{ { "mqtt-tls", "on" }, { "mqtt-port", "8883" }, { "mqtt-tls-ca", "" } } },
+	{ "MQTT TLS, explicit port", NULL, { "--mqtt-port", "18883", "--mqtt-tls", "yes" },
+		{ { "mqtt-tls", "on" }, { "mqtt-port", "18883" } } },
+	{ "MQTT TLS off again", NULL, { "--mqtt-tls", "on", "--mqtt-tls", "off" },
+		{ { "mqtt-tls", "off" }, { "mqtt-port", "1883" } } },
+	{ "MQTT TLS ini", "[mqtt]\nhost = b.example\ntls-ca = /etc/ca.pem\n[transport]\ntls-ca = /etc/out.pem\n",
+		{ "-c", "@CFG" }, { { "mqtt-tls", "on" }, { "mqtt-port", "8883" },
+		{ "mqtt-tls-ca", "/etc/ca.pem" }, { "transport-tls-ca", "/etc/out.pem" } } },
+	{ "--transport-tls-ca", NULL, { "--transport-tls-ca", "/p/out.pem" },
+		{ { "transport-tls-ca", "/p/out.pem" }, { "mqtt-tls", "off" } } },
 	{ "--http-addr", NULL, { "--http-addr", "0.0.0.0" },
 		{ { "addr", "0.0.0.0" }, { "poa", "http://0.0.0.0:8080" } } },
 	{ "--http-addr v6", NULL, { "--http-addr", "::1" },
@@ -292,6 +316,15 @@ static const bad_case bad_cases[] = {
 		"--http-client-auth", "required" }, { "tls-ca" } },
 	{ "client auth without cert", NULL, { "--http-tls-ca", "/ca.pem", "--http-client-auth",
 		"required" }, { "tls-cert" } },
+	{ "mqtt tls cert without key", NULL, { "--mqtt-tls-cert", "/c.pem" }, { "[mqtt]", "tls-key" } },
+	{ "mqtt tls key without cert", NULL, { "--mqtt-tls-key", "/c.key", "--mqtt-tls", "on" },
+		{ "[mqtt]", "tls-cert" } },
+	{ "mqtt tls off with a ca", NULL, { "--mqtt-tls-ca", "/ca.pem", "--mqtt-tls", "off" },
+		{ "tls = off", "tls-ca" } },
+	{ "mqtt tls value", NULL, { "--mqtt-tls", "maybe" }, { "--mqtt-tls", "'maybe'", "on or off" } },
+	{ "mqtt tls ini value", "[mqtt]\ntls = 2\n", { "-c", "@CFG" }, { ":2:", "[mqtt] tls", "'2'" } },
+	{ "transport unknown key", "[transport]\nca = /x.pem\n", { "-c", "@CFG" },
+		{ ":2:", "[transport] unknown key 'ca'" } },
 	{ "client auth value", NULL, { "--http-client-auth", "maybe" },
 		{ "--http-client-auth", "'maybe'" } },
 	{ "port 70000", NULL, { "--http-port", "70000" }, { "--http-port", "'70000'" } },

@@ -408,6 +408,117 @@ static void test_stable(void **state)
 	}
 }
 
+/* ---- primitives (m2m:rqp / m2m:rsp) ---------------------------------- */
+
+static void test_primitives(void **state)
+{
+	/* bare JSON primitives that must survive encode -> decode unchanged */
+	static const struct {
+		const char *root, *json;
+	} trips[] = {
+		{ "m2m:rqp", "{\"op\":1,\"to\":\"cse-in/myAE\",\"fr\":\"CmyAE\",\"rqi\":\"x-1\",\"ty\":3,"
+		             "\"pc\":{\"m2m:cnt\":{\"rn\":\"temp\",\"lbl\":[\"room1\",\"floor2\"],\"mni\":100}},"
+		             "\"rvi\":\"3\"}" },
+		{ "m2m:rqp", "{\"op\":2,\"to\":\"cse-in\",\"fr\":\"CAdmin\",\"rqi\":\"d\",\"rvi\":\"4\","
+		             "\"rcn\":8,\"drt\":2,\"rt\":{\"rtv\":3},\"rids\":[\"r1\",\"r2\"],"
+		             "\"fc\":{\"fu\":1,\"ty\":[3,4],\"lbl\":[\"a\",\"b\"],\"cty\":[\"text/plain\"],"
+		             "\"cra\":\"20250101T000000\",\"lim\":5,\"ofst\":1,\"lvl\":2,\"fo\":2,"
+		             "\"atr\":[{\"nm\":\"rn\",\"val\":\"x\"}]},"
+		             "\"ot\":\"20250101T000000\",\"rqet\":\"20990101T000000\",\"ec\":2,\"gid\":\"g\"}" },
+		{ "m2m:rqp", "{\"op\":5,\"to\":\"/id-in/CAE\",\"fr\":\"/id-in\",\"rqi\":\"n\",\"rvi\":\"4\","
+		             "\"pc\":{\"m2m:sgn\":{\"nev\":{\"rep\":{\"m2m:cin\":{\"rn\":\"c\",\"ty\":4,"
+		             "\"con\":\"21\",\"cs\":2}},\"net\":3},\"sur\":\"/id-in/sub1\"}}}" },
+		{ "m2m:rsp", "{\"rsc\":2000,\"rqi\":\"m-7\",\"pc\":{\"m2m:uril\":[\"cse-in/a\",\"cse-in/b\"]},"
+		             "\"to\":\"CmyAE\",\"fr\":\"/id-in\",\"cnst\":2,\"cnot\":1,\"rvi\":\"4\"}" },
+		{ "m2m:rsp", "{\"rsc\":4004,\"rqi\":\"e\",\"pc\":{\"m2m:dbg\":\"resource not found\"},\"rvi\":\"3\"}" },
+		{ "m2m:rsp", "{\"rsc\":2000,\"rqi\":\"u\",\"pc\":{\"m2m:uril\":[]}}" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof trips / sizeof trips[0]; i++) {
+		json_t *p = jparse(trips[i].json), *back = NULL;
+		char err[256], ctx[64];
+		char *x = codec_xml_encode_prim(p, trips[i].root);
+
+		snprintf(ctx, sizeof ctx, "primitive round trip %zu", i);
+		assert_non_null(x);
+		assert_non_null(strstr(x, trips[i].root));
+		if (codec_xml_decode_prim(x, strlen(x), trips[i].root, &back, err, sizeof err) != 0) {
+			print_error("%s: %s\n%s\n", ctx, err, x);
+			fail();
+		}
+		assert_json(back, trips[i].json, ctx);
+		free(x);
+		json_decref(back);
+		json_decref(p);
+	}
+
+	/* the digest's example, parameter order per the tables */
+	{
+		const char *ex = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><m2m:rqp " NS ">"
+		                 "<op>1</op><to>cse-in/myAE</to><fr>CmyAE</fr><rqi>x-1</rqi><ty>3</ty>"
+		                 "<pc><m2m:cnt rn=\"temp\"><lbl>room1 floor2</lbl><mni>100</mni></m2m:cnt></pc>"
+		                 "<rvi>3</rvi></m2m:rqp>";
+		json_t *j = NULL, *p;
+		char err[256], *x;
+		assert_int_equal(codec_xml_decode_prim(ex, strlen(ex), "m2m:rqp", &j, err, sizeof err), 0);
+		assert_json(j, trips[0].json, "digest example");
+		p = jparse("{\"rvi\":\"3\",\"pc\":{\"m2m:cin\":{\"con\":\"1\"}},\"rqi\":\"a\",\"op\":1,\"to\":\"t\",\"ty\":4}");
+		x = codec_xml_encode_prim(p, "m2m:rqp");
+		assert_non_null(x);
+		assert_non_null(strstr(x, "<op>1</op><to>t</to><rqi>a</rqi><ty>4</ty><pc><m2m:cin><con>1</con></m2m:cin></pc><rvi>3</rvi>"));
+		free(x);
+		json_decref(p);
+		json_decref(j);
+	}
+
+	/* content without an XML form spoils only pc */
+	{
+		json_t *p = jparse("{\"rsc\":2000,\"rqi\":\"q\",\"pc\":{\"m2m:cnt\":{\"a b\":1}}}"), *j = NULL;
+		char err[256], *x = codec_xml_encode_prim(p, "m2m:rsp");
+		assert_non_null(x);
+		assert_int_equal(codec_xml_decode_prim(x, strlen(x), "m2m:rsp", &j, err, sizeof err), 0);
+		assert_int_equal(json_integer_value(json_object_get(j, "rsc")), 2000);
+		assert_true(json_is_string(json_object_get(j, "pc")));
+		free(x);
+		json_decref(j);
+		json_decref(p);
+	}
+
+	/* refusals: wrong root, text root, the content decoder's refusals */
+	{
+		static const struct {
+			const char *xml, *root, *why;
+		} bad[] = {
+			{ "<m2m:cnt " NS "><mni>1</mni></m2m:cnt>", "m2m:rqp", "not <m2m:rqp>" },
+			{ "<m2m:rsp " NS "><rsc>2000</rsc></m2m:rsp>", "m2m:rqp", "not <m2m:rqp>" },
+			{ "<m2m:rqp " NS ">text</m2m:rqp>", "m2m:rqp", "elements" },
+			{ "<m2m:rqp " NS "/>", "m2m:rqp", "elements" },
+			{ "<!DOCTYPE m2m:rqp [<!ENTITY x \"y\">]><m2m:rqp " NS "><to>&x;</to></m2m:rqp>", "m2m:rqp", "DOCTYPE" },
+			{ "<m2m:rqp " NS "><op>1</op><op>2</op></m2m:rqp>", "m2m:rqp", "repeated" },
+			{ "<m2m:rqp><op>1</op></m2m:rqp>", "m2m:rqp", "namespace" },
+			{ "<m2m:rqp " NS "><op>1</op>", "m2m:rqp", "malformed" },
+			{ "<m2m:rqp " NS "><op>1</op></m2m:rqp>", "m2m:xyz", "no such primitive" },
+		};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			json_t *j = (json_t *)1;
+			char err[256] = "";
+			if (codec_xml_decode_prim(bad[i].xml, strlen(bad[i].xml), bad[i].root, &j, err, sizeof err) == 0) {
+				print_error("bad primitive %zu accepted\n", i);
+				fail();
+			}
+			assert_null(j);
+			if (!strstr(err, bad[i].why)) {
+				print_error("bad primitive %zu: reason '%s' does not mention '%s'\n", i, err, bad[i].why);
+				fail();
+			}
+		}
+		assert_null(codec_xml_encode_prim(NULL, "m2m:rqp"));
+		json_t *arr = json_array();
+		assert_null(codec_xml_encode_prim(arr, "m2m:rqp"));
+		json_decref(arr);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_encode_order_and_form),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_stable),
+		cmocka_unit_test(test_primitives),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
