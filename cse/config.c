@@ -38,6 +38,7 @@
 #define CFG_MAX_CONN 100000L
 #define CFG_MGMT_TIMEOUT_S 300L     /* a management operation without report fails */
 #define CFG_MAX_MGMT_TIMEOUT_S 604800L /* one week */
+#define CFG_ATTEST_INTERVAL_S 3600L /* device attestation scan */
 #define CFG_MAX_SPID 253u           /* DNS name */
 #define CFG_MAX_TEXT 4096u          /* paths, URLs, pattern lists */
 #define CFG_SHOW_MAX 64u            /* value bytes quoted in an error */
@@ -64,13 +65,14 @@ enum opt_kind {
 	K_LONG,  /* long in [min, max] */
 };
 
-/* Row indexes; bit (1u << O_x) of set_mask records an explicit value. */
+/* Row indexes; bit (1ull << O_x) of set_mask records an explicit value. */
 enum {
 	O_CSE_ID, O_CSE_RN, O_SP_ID, O_CSE_TYPE, O_ADMIN, O_LOG_LEVEL, O_DEFAULT_ET,
 	O_MAX_MNI, O_ALLOWED_AE, O_POA, O_HTTP_ADDR, O_HTTP_PORT, O_HTTP_THREADS,
 	O_CONN_LIMIT, O_CONN_TIMEOUT, O_DB, O_MQTT_HOST, O_MQTT_PORT, O_MQTT_USER, O_MQTT_PASS,
 	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_CLIENT_AUTH,
-	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT, O_COUNT
+	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT,
+	O_ATTEST_DIR, O_ATTEST_INTERVAL, O_COUNT
 };
 
 typedef struct opt {
@@ -158,6 +160,12 @@ static const opt opt_tab[O_COUNT] = {
 		CFG_MAX_MGMT_TIMEOUT_S, "SECONDS",
 		"a device-management operation without a report by then fails with reason timeout (1..604800)",
 		NULL },
+	[O_ATTEST_DIR] = { "attest", "trust-dir", "attest-trust-dir", K_FILE, OFF(attest_trust_dir), 0, 0, "DIR",
+		"directory of manufacturer CA certificates (<manufacturer>.pem); set, it turns on device "
+		"attestation (empty = off)", NULL },
+	[O_ATTEST_INTERVAL] = { "attest", "interval", "attest-interval", K_LONG, OFF(attest_interval_s), 0,
+		CFG_MAX_MGMT_TIMEOUT_S, "SECONDS",
+		"how often every device is attested again (0 = at registration only; 0..604800)", NULL },
 };
 
 static const char *const cauth_names[] = { [0] = "none", [1] = "required" };
@@ -176,7 +184,7 @@ static const char *const type_rns[] = {
 	[CSE_TYPE_IN] = "cse-in", [CSE_TYPE_MN] = "cse-mn", [CSE_TYPE_ASN] = "cse-asn",
 };
 
-static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar", "mgmt" };
+static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar", "mgmt", "attest" };
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -451,7 +459,7 @@ static int opt_apply(cse_config *c, int idx, const char *val, const char *name,
 		else
 			*fld_long(c, o) = v;
 	}
-	c->set_mask |= 1u << idx;
+	c->set_mask |= 1ull << idx;
 	return 0;
 
 bad:
@@ -479,11 +487,11 @@ static int config_derive(cse_config *c)
 {
 	int t = (c->cse_type >= CSE_TYPE_IN && c->cse_type <= CSE_TYPE_ASN) ? c->cse_type
 	                                                                    : CSE_TYPE_IN;
-	if (!(c->set_mask & (1u << O_CSE_ID)) && str_replace(&c->cse_id, type_ids[t]) != 0)
+	if (!(c->set_mask & (1ull << O_CSE_ID)) && str_replace(&c->cse_id, type_ids[t]) != 0)
 		return -1;
-	if (!(c->set_mask & (1u << O_CSE_RN)) && str_replace(&c->cse_rn, type_rns[t]) != 0)
+	if (!(c->set_mask & (1ull << O_CSE_RN)) && str_replace(&c->cse_rn, type_rns[t]) != 0)
 		return -1;
-	if (!(c->set_mask & (1u << O_POA)) && c->http_addr) {
+	if (!(c->set_mask & (1ull << O_POA)) && c->http_addr) {
 		bool v6 = strchr(c->http_addr, ':') != NULL;
 		char buf[128];
 		int n = snprintf(buf, sizeof buf, "http://%s%s%s:%d", v6 ? "[" : "", c->http_addr,
@@ -528,6 +536,8 @@ void config_init(cse_config *cfg)
 	cfg->registrar_rn = strdup("cse-in");
 	cfg->registrar_check_s = 30;
 	cfg->mgmt_timeout_s = CFG_MGMT_TIMEOUT_S;
+	cfg->attest_trust_dir = strdup("");
+	cfg->attest_interval_s = CFG_ATTEST_INTERVAL_S;
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
 
@@ -635,7 +645,7 @@ typedef struct ini_ctx {
 	int line;      /* lines handed to inih so far */
 	int err_line;  /* line of the first error recorded here, 0 = none */
 	bool stop;     /* reader refuses further lines */
-	unsigned seen; /* rows set by this file, to catch duplicates */
+	unsigned long long seen; /* rows set by this file, to catch duplicates */
 	char *err;
 	size_t errlen;
 } ini_ctx;
@@ -716,12 +726,12 @@ static int ini_on_kv(void *user, const char *section, const char *key, const cha
 		ini_error(x, "%s", msg);
 		return 0;
 	}
-	if (x->seen & (1u << i)) {
+	if (x->seen & (1ull << i)) {
 		ini_error(x, "[%s] %s given twice", show(ss, sizeof ss, section),
 		          show(sk, sizeof sk, key));
 		return 0;
 	}
-	x->seen |= 1u << i;
+	x->seen |= 1ull << i;
 	snprintf(name, sizeof name, "[%s] %s", opt_tab[i].sect, opt_tab[i].key);
 	if (opt_apply(x->cfg, i, val, name, msg, sizeof msg) != 0) {
 		ini_error(x, "%s", msg);
@@ -952,9 +962,9 @@ void config_usage(const char *prog)
 	       "      --version\n"
 	       "        print the version (%s) and exit\n"
 	       "\n"
-	       "INI file: sections [cse], [http], [store], [mqtt] and [mgmt] holding\n"
-	       "'key = value' lines; lines starting with ';' or '#' are comments, as is\n"
-	       "';' after a blank. An unknown section or key, a key given twice or a bad\n"
+	       "INI file: sections [cse], [http], [store], [mqtt], [registrar], [mgmt] and\n"
+	       "[attest] holding 'key = value' lines; lines starting with ';' or '#' are\n"
+	       "comments, as is ';' after a blank. An unknown section or key, a key given twice or a bad\n"
 	       "value is an error naming the file and line.\n"
 	       "Example:\n"
 	       "  [cse]\n"

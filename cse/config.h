@@ -45,7 +45,9 @@ typedef struct cse_config {
 	char *registrar_rn;  /* registrar's CSEBase name; default "cse-in" */
 	int registrar_check_s; /* link check period, seconds; default 30 */
 	long mgmt_timeout_s; /* management operation without report -> failure "timeout"; default 300 */
-	unsigned set_mask;   /* internal to config.c: which options were given explicitly */
+	char *attest_trust_dir; /* manufacturer CAs (<man>.pem); "" = no device attestation (default) */
+	long attest_interval_s; /* devices attested again every N s; 0 = at registration only; default 3600 */
+	unsigned long long set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 
 /* Fill cfg with the built-in defaults (every string member a heap copy).
