@@ -87,6 +87,11 @@ $(B)/tests/device_test: $(B)/obj/tests/unit/device_test.o $(B)/libhearthdevice.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(DEVICE_LIBS) $(CMOCKA_LIBS)
 
+# the verifier (libhearth, GnuTLS) checked against the device's signer (OpenSSL)
+$(B)/tests/attest_test: $(B)/obj/tests/unit/attest_test.o $(B)/obj/ae/device/dev_attest.o $(B)/libhearth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libcrypto 2>/dev/null) $(CMOCKA_LIBS)
+
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)

@@ -38,6 +38,7 @@
 #define CFG_MAX_CONN 100000L
 #define CFG_MGMT_TIMEOUT_S 300L     /* a management operation without report fails */
 #define CFG_MAX_MGMT_TIMEOUT_S 604800L /* one week */
+#define CFG_ATTEST_INTERVAL_S 3600L /* device attestation scan */
 #define CFG_MAX_SPID 253u           /* DNS name */
 #define CFG_MAX_TEXT 4096u          /* paths, URLs, pattern lists */
 #define CFG_SHOW_MAX 64u            /* value bytes quoted in an error */
@@ -73,7 +74,7 @@ enum {
 	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_CLIENT_AUTH,
 	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT,
 	O_MQTT_TLS, O_MQTT_TLS_CA, O_MQTT_TLS_CERT, O_MQTT_TLS_KEY, O_OUT_TLS_CA,
-	O_COUNT
+	O_ATTEST_DIR, O_ATTEST_INTERVAL, O_COUNT
 };
 #define OPT_BIT(i) (1ull << (i))
 _Static_assert(O_COUNT <= 64, "set_mask has one bit per option");
@@ -175,6 +176,12 @@ static const opt opt_tab[O_COUNT] = {
 	[O_OUT_TLS_CA] = { "transport", "tls-ca", "transport-tls-ca", K_FILE, OFF(out_tls_ca), 0, 0,
 		"PEM", "CA certificate(s) that verify HTTPS peers of outgoing requests (notifications, "
 		"forwarding, registration); empty = the system's CA store", NULL },
+	[O_ATTEST_DIR] = { "attest", "trust-dir", "attest-trust-dir", K_FILE, OFF(attest_trust_dir), 0, 0, "DIR",
+		"directory of manufacturer CA certificates (<manufacturer>.pem); set, it turns on device "
+		"attestation (empty = off)", NULL },
+	[O_ATTEST_INTERVAL] = { "attest", "interval", "attest-interval", K_LONG, OFF(attest_interval_s), 0,
+		CFG_MAX_MGMT_TIMEOUT_S, "SECONDS",
+		"how often every device is attested again (0 = at registration only; 0..604800)", NULL },
 };
 
 static const char *const cauth_names[] = { [0] = "none", [1] = "required" };
@@ -195,7 +202,7 @@ static const char *const type_rns[] = {
 };
 
 static const char *const ini_sections[] = { "cse", "http", "store", "mqtt", "registrar",
-                                            "mgmt", "transport" };
+                                            "mgmt", "transport", "attest" };
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -576,6 +583,8 @@ void config_init(cse_config *cfg)
 	cfg->mqtt_tls_cert = strdup("");
 	cfg->mqtt_tls_key = strdup("");
 	cfg->out_tls_ca = strdup("");
+	cfg->attest_trust_dir = strdup("");
+	cfg->attest_interval_s = CFG_ATTEST_INTERVAL_S;
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
 
@@ -1008,10 +1017,10 @@ void config_usage(const char *prog)
 	       "      --version\n"
 	       "        print the version (%s) and exit\n"
 	       "\n"
-	       "INI file: sections [cse], [http], [store], [mqtt], [registrar], [mgmt]\n"
-	       "and [transport] holding 'key = value' lines; lines starting with ';' or\n"
-	       "'#' are comments, as is ';' after a blank. An unknown section or key, a\n"
-	       "key given twice or a bad value is an error naming the file and line.\n"
+	       "INI file: sections [cse], [http], [store], [mqtt], [registrar], [mgmt],\n"
+	       "[transport] and [attest] holding 'key = value' lines; lines starting with\n"
+	       "';' or '#' are comments, as is ';' after a blank. An unknown section or\n"
+	       "key, a key given twice or a bad value is an error naming the file and line.\n"
 	       "Example:\n"
 	       "  [cse]\n"
 	       "  cse-type = mn\n"

@@ -50,7 +50,9 @@ typedef struct cse_config {
 	char *mqtt_tls_cert; /* PEM client certificate for the broker (mutual TLS); "" = none */
 	char *mqtt_tls_key;  /* its private key; given with mqtt_tls_cert */
 	char *out_tls_ca;    /* PEM CA file verifying HTTPS peers of outgoing requests; "" = system store */
-	unsigned long long set_mask; /* internal to config.c: which options were given explicitly */
+	char *attest_trust_dir; /* manufacturer CAs (<man>.pem); "" = no device attestation (default) */
+	long attest_interval_s; /* devices attested again every N s; 0 = at registration only; default 3600 */
+	unsigned long long set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 
 /* Fill cfg with the built-in defaults (every string member a heap copy).

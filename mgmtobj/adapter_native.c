@@ -111,9 +111,7 @@ int mgmt_native_report(op_ctx *x, const json_t *op, bool *handled)
 
 /* ---------- sending the operation to the device (worker thread) ---------- */
 
-/* The poa of AE id (a copy), read through the pipeline; NULL when it is
-   not a registered AE/CSE here. */
-static json_t *poa_of(cse *c, const char *id)
+json_t *mgmt_poa_of(cse *c, const char *id)
 {
 	m2m_request req;
 	m2m_response rsp;
@@ -142,7 +140,7 @@ static json_t *poa_of(cse *c, const char *id)
 static int native_notify(cse *c, const mgmt_op *op, const char *ae)
 {
 	const res_type *t = restype_mgd(op->mgd);
-	json_t *poa = poa_of(c, ae);
+	json_t *poa = mgmt_poa_of(c, ae);
 	m2m_request req;
 	char rqi[48], sur[HL_MAX_ID];
 	int delivered = -1, last = 0;

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "attest.h"
 #include "mgmtobj.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
@@ -64,6 +65,7 @@ struct mgmt {
 	int nth;
 	bool stop;
 	int64_t timeout_ms;
+	attest *at;              /* device attestation (attest.c), or NULL */
 };
 
 /* The acn mgmt_report() is ending on this thread (its Update may write the
@@ -260,10 +262,36 @@ static int end_by_cse(op_ctx *x, const json_t *op)
 	return 0;
 }
 
+attest *mgmt_attest(cse *c)
+{
+	return c->mg ? c->mg->at : NULL;
+}
+
+/* "Never updated automatically": a firmware or software install on a node
+   labelled hearth:trust=failed is started by the admin only. */
+static int refuse_failed(op_ctx *x, const mgmt_trigger *tr)
+{
+	if (strcmp(tr->sn, "ud") != 0 && strcmp(tr->sn, "in") != 0)
+		return 0;
+	if (x->req->fr && strcmp(x->req->fr, x->c->cfg.admin) == 0)
+		return 0;
+	res *node = NULL;
+	int rc = 0;
+	if (core_st(x->c)->ops->get(core_st(x->c), x->target->pi, &node) == STORE_OK && attest_node_failed(node->a))
+		rc = m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED,
+		               "device failed attestation: %s on %s is started by the CSE admin only", tr->sn,
+		               x->target->path);
+	res_free(&node);
+	return rc;
+}
+
 int mgmt_on_update(op_ctx *x)
 {
 	const json_t *op = json_object_get(x->target->a, MGMT_HA_OP);
 	const char *acn = json_string_value(json_object_get(op, "acn"));
+	int grc = attest_guard_labels(x);
+	if (grc)
+		return grc;
 	if (tls_ending && strncmp(tls_ending, x->target->ri, strlen(x->target->ri)) == 0 &&
 	    tls_ending[strlen(x->target->ri)] == '/')
 		return end_by_cse(x, op);
@@ -295,6 +323,8 @@ int mgmt_on_update(op_ctx *x)
 				return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED, "operation %s is already in process on %s",
 				                 acn ? acn : "?", x->target->path);
 	}
+	if (start && (rc = refuse_failed(x, start)) != 0)
+		return rc;
 	return start ? op_begin(x, start) : 0;
 }
 
@@ -576,6 +606,10 @@ int mgmt_start(cse *c)
 		log_error("cannot read the management operations in process from the store");
 		return -1;
 	}
+	if (attest_start(c, &m->at) != 0) {
+		log_error("cannot start device attestation");
+		return -1;
+	}
 	for (int i = 0; i < MGMT_WORKERS; i++) {
 		if (pthread_create(&m->th[i], NULL, worker_main, m) != 0) {
 			log_error("cannot start the management workers");
@@ -591,6 +625,11 @@ void mgmt_stop(cse *c)
 	mgmt *m = c ? c->mg : NULL;
 	if (!m)
 		return;
+	pthread_mutex_lock(&c->lock); /* commit callbacks reach the attestation worker under it */
+	attest *at = m->at;
+	m->at = NULL;
+	pthread_mutex_unlock(&c->lock);
+	attest_stop(at);
 	pthread_mutex_lock(&m->mx);
 	m->stop = true;
 	pthread_cond_broadcast(&m->cv);

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "attest.h"
 #include "mgmtobj.h"
 #include "../cse/rsc.h"
 
@@ -55,5 +56,10 @@ int mgmtobj_on_create(op_ctx *x)
 		if (json_is_true(json_object_get(x->in, tr->sn)))
 			return m2m_error(x->rsp, RSC_BAD_REQUEST,
 			                 "%s must be false at create: an operation is started by an Update", tr->sn);
+	int rc = attest_guard_labels(x);
+	if (rc)
+		return rc;
+	if (x->t->mgd == 1007) /* the metadata to attest is there now */
+		attest_touch(x, x->target->ri);
 	return 0;
 }

@@ -73,6 +73,10 @@ int mgmt_native_report(op_ctx *x, const json_t *op, bool *handled);
 /* Is fr one of the AEs the node lists in hael? */
 bool mgmt_hosted_ae(cse *c, const json_t *node, const char *fr);
 
+/* The poa of AE (or CSE) id (a copy), read through the pipeline as the
+   admin; NULL when it is not registered here. Not under the CSE lock. */
+json_t *mgmt_poa_of(cse *c, const char *id);
+
 extern const mgmt_adapter mgmt_native_adapter;
 
 #endif

@@ -5,6 +5,7 @@
  * operations of the native adapter (adapter_native.c). mgca names the
  * management client; its scheme picks the adapter (mgmt.c).
  */
+#include "attest.h"
 #include "mgmtobj.h"
 #include "../cse/rsc.h"
 
@@ -30,6 +31,11 @@ static int nod_check(op_ctx *x)
 			if (json_string_length(v) == 0)
 				return m2m_error(x->rsp, RSC_BAD_REQUEST, "%s holds an empty ID", lists[i]);
 	}
+	int rc = attest_guard_labels(x);
+	if (rc)
+		return rc;
+	/* a device (re)registering its node: attest it once it has settled */
+	attest_touch(x, x->nr->ri);
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "ae/device/dev_attest.h"
 #include "ae/device/dev_image.h"
 #include "ae/device/dev_ops.h"
 #include "ae/device/dev_state.h"
@@ -60,6 +61,7 @@ struct dev_agent {
 	char slot_path[2][DEV_PATH_MAX];
 	m2m_client *cl;
 	struct MHD_Daemon *mhd;
+	dev_attest_key *key;           /* NULL: a keyless device */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -706,6 +708,56 @@ static enum MHD_Result answer(struct MHD_Connection *conn, int rsc, const char *
 	return r;
 }
 
+/* Answer 2000 with content pc (taken). */
+static enum MHD_Result answer_pc(struct MHD_Connection *conn, json_t *pc)
+{
+	char *body = pc ? json_dumps(pc, JSON_COMPACT) : NULL;
+	json_decref(pc);
+	if (!body)
+		return answer(conn, 5000, "cannot encode the answer");
+	const char *ri = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-M2M-RI");
+	const char *rvi = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-M2M-RVI");
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "X-M2M-RSC", "2000");
+	if (ri && strlen(ri) <= 256)
+		MHD_add_response_header(resp, "X-M2M-RI", ri);
+	MHD_add_response_header(resp, "X-M2M-RVI", rvi && strlen(rvi) <= 8 ? rvi : "4");
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	enum MHD_Result r = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+/* The answer to an attestation challenge: {"hd:ats": JWS} signed over
+   nonce and the running metadata, or {"hd:ats": null} without a key. */
+static enum MHD_Result attest_answer(dev_agent *a, struct MHD_Connection *conn, const char *nonce)
+{
+	const dev_config *c = a->cfg;
+	if (!a->key) {
+		log_info("attestation challenge: no key, answered as a keyless device");
+		return answer_pc(conn, json_pack("{s:n}", "hd:ats"));
+	}
+	char fwv[DEV_MAX_VERSION + 1];
+	pthread_mutex_lock(&a->mu);
+	snprintf(fwv, sizeof fwv, "%s", a->st.slot[a->st.running].vr);
+	pthread_mutex_unlock(&a->mu);
+	dev_attest_meta m = { c->manufacturer, c->model, c->serial, c->hw_version, fwv, c->sw_version,
+		              (long long)time(NULL) };
+	char *jws = dev_attest_sign(a->key, nonce, &m);
+	if (!jws) {
+		log_error("attestation challenge: the statement could not be signed");
+		return answer(conn, 5000, "the statement could not be signed");
+	}
+	log_info("attestation challenge: signed statement (fwv %s)", fwv);
+	json_t *pc = json_pack("{s:s}", "hd:ats", jws);
+	free(jws);
+	return answer_pc(conn, pc);
+}
+
 /* May this originator start operations? The gateway CSE: "/<cse-id>",
  * "<cse-id>" or "//<sp-id>/<cse-id>". */
 static bool trusted(const dev_agent *a, const char *orig)
@@ -798,11 +850,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return answer(conn, 4015, "only JSON notifications are understood");
 	json_error_t je;
 	json_t *body = x->len ? json_loadb(x->buf, x->len, JSON_REJECT_DUPLICATES, &je) : NULL;
+	const char *orig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-M2M-Origin");
+	char nonce[DEV_ATTEST_NONCE_MAX + 1];
+	int chal = dev_attest_challenge(body, nonce, sizeof nonce);
+	if (chal != 0) {
+		json_decref(body);
+		if (chal < 0)
+			return answer(conn, 4000, "hd:atq needs a nonce of 16..128 base64url characters");
+		if (!trusted(a, orig)) {
+			log_warn("attestation challenge from %s refused: only the gateway CSE %s asks",
+			         orig ? orig : "(no originator)", a->csi);
+			return answer(conn, 4103, "attestation challenges are accepted from the gateway CSE only");
+		}
+		return attest_answer(a, conn, nonce);
+	}
 	dev_op op;
 	char why[200];
 	int kind = dev_notify_parse(body, a->csi, &op, why, sizeof why);
 	json_decref(body);
-	const char *orig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-M2M-Origin");
 	if (kind == DEV_NOTIFY_BAD) {
 		log_warn("notify from %s refused: %s", orig ? orig : "(no originator)", why);
 		return answer(conn, 4000, why);
@@ -954,6 +1019,14 @@ int dev_agent_open(dev_agent **ap, const dev_config *cfg)
 	}
 	if (state_init(a) != 0)
 		goto fail;
+	if (cfg->key_file[0]) {
+		char err[600];
+		if (dev_attest_load(&a->key, cfg->key_file, cfg->cert_file, true, err, sizeof err) != 0) {
+			log_error("%s", err);
+			goto fail;
+		}
+		log_info("attestation key %s loaded (certificate %s)", cfg->key_file, cfg->cert_file);
+	}
 	a->cl = m2m_client_new(cfg->cse_url);
 	if (!a->cl) {
 		log_error("out of memory");
@@ -1007,6 +1080,7 @@ void dev_agent_close(dev_agent **ap)
 	dev_state_clear(&a->st);
 	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->mu);
+	dev_attest_free(&a->key);
 	free(a);
 	*ap = NULL;
 }

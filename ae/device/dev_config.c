@@ -38,6 +38,7 @@ enum kind {
 	K_ADDR,    /* IPv4/IPv6 literal */
 	K_POA,     /* "" or http://... */
 	K_PATH,    /* non-empty path */
+	K_FILE,    /* "" or a path */
 	K_SWLIST,  /* name=version,... */
 	K_PORT,    /* 0..65535 */
 	K_LONG,    /* long in [min, max] */
@@ -50,7 +51,8 @@ enum {
 	O_CSE_URL, O_CSE_ID, O_CSE_RN, O_ORIG, O_AE_NAME, O_APP_ID,
 	O_LISTEN_ADDR, O_LISTEN_PORT, O_POA,
 	O_MAN, O_MOD, O_SERIAL, O_HWV, O_DTY, O_DLB, O_FWV, O_FWN, O_SWV, O_SOFTWARE,
-	O_NODE, O_STATE_DIR, O_MAX_IMAGE, O_DL_TIMEOUT, O_LOG_LEVEL, O_CRASH, O_ANNC, O_COUNT
+	O_NODE, O_STATE_DIR, O_MAX_IMAGE, O_DL_TIMEOUT, O_LOG_LEVEL, O_CRASH, O_ANNC,
+	O_KEY, O_CERT, O_COUNT
 };
 
 typedef struct opt {
@@ -118,6 +120,12 @@ static const opt opt_tab[O_COUNT] = {
 	[O_ANNC] = { "device", "announce-to", "announce-to", K_ID, OFF(announce_to), 0, 0, "CSE-ID",
 		"announce the <node> and its mgmtObjs to this CSE (the operator's IN-CSE), with the "
 		"versions and states as announced attributes; empty: no announcement", NULL },
+	[O_KEY] = { "device", "key", "key", K_FILE, OFF(key_file), 0, 0, "PEM",
+		"the device's P-256 private key: it signs its metadata when the gateway attests it "
+		"(empty: a keyless device)", NULL },
+	[O_CERT] = { "device", "cert", "cert", K_FILE, OFF(cert_file), 0, 0, "PEM",
+		"the device's certificate from its manufacturer's CA (CN = serial, O = manufacturer), "
+		"then any intermediate CAs; given with --key", NULL },
 };
 
 static const char *const ini_sections[] = { "cse", "notify", "device", "test" };
@@ -320,7 +328,10 @@ static const char *check_str(enum kind k, const char *v)
 			if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
 				return "an http:// URL";
 		return NULL;
+	case K_FILE:
 	case K_PATH:
+		if (k == K_FILE && len == 0)
+			return NULL;
 		if (len == 0 || len > CFG_MAX_TEXT)
 			return "a non-empty path";
 		for (const char *p = v; *p; p++)
@@ -452,6 +463,10 @@ static int config_derive(dev_config *c, char *err, size_t errlen)
 		if (str_set(&c->fw_name, buf) != 0)
 			goto oom;
 	}
+	if ((c->key_file[0] != '\0') != (c->cert_file[0] != '\0')) {
+		err_fmt(err, errlen, "--key and --cert go together (a keyless device has neither)");
+		return -1;
+	}
 	int n = dev_packages_parse(c->software, c->packages, DEV_MAX_PACKAGES, err, errlen);
 	if (n < 0)
 		return -1;
@@ -482,6 +497,8 @@ void dev_config_init(dev_config *cfg)
 	cfg->sw_version = strdup(HEARTH_VERSION);
 	cfg->software = strdup("");
 	cfg->announce_to = strdup("");
+	cfg->key_file = strdup("");
+	cfg->cert_file = strdup("");
 	cfg->state_dir = strdup("var/device");
 	cfg->max_image = 16L * 1024 * 1024;
 	cfg->download_timeout = 60;

@@ -61,6 +61,8 @@ typedef struct dev_config {
 	int log_level;
 	int crash_after;     /* enum dev_crash */
 	char *announce_to;   /* CSE-ID without '/', "" = none */
+	char *key_file;      /* PEM, device P-256 private key; "" = keyless (no attestation) */
+	char *cert_file;     /* PEM, its certificate (chain); given with key_file */
 	/* derived */
 	dev_package packages[DEV_MAX_PACKAGES];
 	size_t npackages;
