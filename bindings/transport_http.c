@@ -30,6 +30,7 @@
 
 #include "transport.h"
 #include "codec_json.h"
+#include "codec_xml.h"
 #include "mqtt_binding.h"
 #include "../cse/limits.h"
 #include "../cse/log.h"
@@ -343,10 +344,11 @@ static int add_header(struct curl_slist **list, const char *name, const char *va
 }
 
 /*
- * Copy url without a "ct=json" query parameter. Returns NULL and records
- * 5103 in rsp when ct names another serialization.
+ * Copy url without its "ct=json" / "ct=xml" query parameter (*xml set for
+ * the latter). Returns NULL and records 5103 in rsp when ct names another
+ * serialization.
  */
-static char *url_strip_ct(const char *url, m2m_response *rsp)
+static char *url_strip_ct(const char *url, m2m_response *rsp, bool *xml)
 {
 	size_t n = strlen(url);
 	char *out = malloc(n + 1);
@@ -366,7 +368,9 @@ static char *url_strip_ct(const char *url, m2m_response *rsp)
 	for (const char *p = q + 1; *p;) {
 		size_t seg = strcspn(p, "&#");
 		if (seg >= 3 && strncmp(p, "ct=", 3) == 0) {
-			if (seg != 7 || strncmp(p + 3, "json", 4) != 0) {
+			if (seg == 6 && strncmp(p + 3, "xml", 3) == 0) {
+				*xml = true;
+			} else if (seg != 7 || strncmp(p + 3, "json", 4) != 0) {
 				m2m_error(rsp, RSC_TARGET_NOT_REACHABLE,
 				          "unsupported serialization '%.*s' in notification URI",
 				          (int)(seg > 32 ? 32 : seg), p);
@@ -418,9 +422,11 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 		          url ? url : "(null)");
 		goto out;
 	}
-	target = url_strip_ct(url, rsp);
+	bool xml = false;
+	target = url_strip_ct(url, rsp, &xml);
 	if (!target)
 		goto out;
+	const char *ctype = xml ? "application/xml" : "application/json";
 	if (timeout_ms <= 0)
 		timeout_ms = HL_NOTIFY_TIMEOUT_MS;
 
@@ -436,16 +442,18 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 			m2m_error(rsp, RSC_BAD_REQUEST, "Create without a resource type");
 			goto out;
 		}
-		snprintf(line, sizeof line, "Content-Type: application/json;ty=%d", req->ty);
+		snprintf(line, sizeof line, "Content-Type: %s;ty=%d", ctype, req->ty);
 		add_line(&hdrs, line);
 		tpc.easy_setopt(h, CURLOPT_POST, 1L);
 		break;
 	case M2M_OP_NOTIFY:
-		add_line(&hdrs, "Content-Type: application/json");
+		snprintf(line, sizeof line, "Content-Type: %s", ctype);
+		add_line(&hdrs, line);
 		tpc.easy_setopt(h, CURLOPT_POST, 1L);
 		break;
 	case M2M_OP_UPDATE:
-		add_line(&hdrs, "Content-Type: application/json");
+		snprintf(line, sizeof line, "Content-Type: %s", ctype);
+		add_line(&hdrs, line);
 		tpc.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
 		break;
 	case M2M_OP_RETRIEVE:
@@ -460,7 +468,7 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	}
 	if (req->op == M2M_OP_CREATE || req->op == M2M_OP_NOTIFY || req->op == M2M_OP_UPDATE) {
 		if (req->pc) {
-			body = codec_json_encode(req->pc);
+			body = xml ? codec_xml_encode(req->pc) : codec_json_encode(req->pc);
 			if (!body) {
 				m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "cannot encode content");
 				goto out;
@@ -487,7 +495,7 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 		snprintf(line, sizeof line, "%d", req->ec);
 		add_header(&hdrs, "X-M2M-EC", line);
 	}
-	add_line(&hdrs, "Accept: application/json");
+	add_line(&hdrs, xml ? "Accept: application/xml" : "Accept: application/json");
 	add_line(&hdrs, "Expect:"); /* no 100-continue round trip */
 
 	tpc.easy_setopt(h, CURLOPT_URL, target);
@@ -536,7 +544,9 @@ int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, l
 	if (io.len > 0) {
 		json_t *pc = NULL;
 		char err[128];
-		if (codec_json_decode(io.body, io.len, &pc, err, sizeof err) == 0)
+		int drc = io.body[0] == '<' ? codec_xml_decode(io.body, io.len, &pc, err, sizeof err)
+		                            : codec_json_decode(io.body, io.len, &pc, err, sizeof err);
+		if (drc == 0)
 			rsp->pc = pc;
 		else
 			log_debug("transport: response body ignored: %s", err);

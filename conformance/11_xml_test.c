@@ -15,6 +15,7 @@
  *   values" is checked for every resource type the CSE supports.
  */
 #include "conformance/lib/harness.h"
+#include "bindings/codec_xml.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -576,6 +577,61 @@ static void test_accept_xml_on_json_create(void **state)
 	m2m_result_clear(&r);
 }
 
+/* One notification request received as XML: Content-Type and an m2m:sgn
+   document whose decoded form has the expected members. */
+static json_t *wait_xml_sgn(notif_receiver *rx)
+{
+	notif_msg *m = notif_wait_msg(rx, 5000);
+	EXPECT_TRUE(m != NULL, NULL);
+	const char *ct = harness_jstr(m->headers, "content-type");
+	EXPECT_TRUE(ct && strstr(ct, "xml"), m->headers);
+	json_t *doc = NULL;
+	char err[128];
+	EXPECT_TRUE(codec_xml_decode(m->raw, strlen(m->raw), &doc, err, sizeof err) == 0, m->headers);
+	json_t *sgn = json_incref(json_object_get(doc, "m2m:sgn"));
+	json_decref(doc);
+	notif_msg_free(&m);
+	EXPECT_TRUE(sgn != NULL, NULL);
+	return sgn;
+}
+
+static void test_xml_notifications(void **state)
+{
+	HARNESS_HTTP_JSON_ONLY();
+	(void)state;
+	notif_receiver *rx = notif_receiver_start();
+	EXPECT_TRUE(rx != NULL, NULL);
+	harness_case("an AE whose csz lists XML first gets its notifications in XML");
+	const char *ae = harness_create_ae(NULL, NULL,
+	                                   json_pack("{s:b,s:[s],s:[ss]}", "rr", 1, "poa", notif_receiver_url(rx),
+	                                             "csz", "application/xml", "application/json"));
+	char aep[256];
+	snprintf(aep, sizeof aep, "%s/%s", CSE, ae);
+	harness_create_cnt(aep, ae, "nx", NULL);
+	m2m_result r;
+	harness_req(&r, M2M_OP_CREATE, hfmt("%s/nx", aep), ae, 23,
+	            json_pack("{s:{s:s,s:[s],s:{s:[i]}}}", "m2m:sub", "rn", "s", "nu", ae, "enc", "net", 3), NULL);
+	EXPECT_RSC(&r, 2001); /* nu is the originator itself: no verification request */
+	m2m_result_clear(&r);
+	harness_create_cin(hfmt("%s/nx", aep), ae, NULL, "in xml");
+	json_t *e = wait_xml_sgn(rx);
+	json_t *cin = json_object_get(json_object_get(json_object_get(e, "nev"), "rep"), "m2m:cin");
+	EXPECT_STR(cin, "con", "in xml");
+	json_decref(e);
+
+	harness_case("a notification URL with ?ct=xml gets XML");
+	char nu[300];
+	snprintf(nu, sizeof nu, "%s?ct=xml", notif_receiver_url(rx));
+	harness_req(&r, M2M_OP_CREATE, hfmt("%s/nx", aep), ae, 23,
+	            json_pack("{s:{s:s,s:[s],s:{s:[i]}}}", "m2m:sub", "rn", "s2", "nu", nu, "enc", "net", 1), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	json_t *v = wait_xml_sgn(rx);
+	EXPECT_TRUE(json_is_true(json_object_get(v, "vrq")), v);
+	json_decref(v);
+	notif_receiver_stop(&rx);
+}
+
 static void test_discovery_xml(void **state)
 {
 	HARNESS_HTTP_JSON_ONLY();
@@ -721,6 +777,7 @@ int main(void)
 		HTEST(test_xml_create_json_retrieve),
 		HTEST(test_json_create_xml_retrieve),
 		HTEST(test_accept_xml_on_json_create),
+		HTEST(test_xml_notifications),
 		HTEST(test_discovery_xml),
 		HTEST(test_errors_in_xml),
 		HTEST(test_hostile_xml),

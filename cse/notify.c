@@ -278,11 +278,20 @@ json_t *notify_resolve_target(cse *c, const char *nu)
 	}
 	res *r = core_get_by_id(c, acp_norm_id(c, nu));
 	if (r && (r->ty == TY_AE || r->ty == TY_CSR)) {
+		/* the serialization the target lists first in csz (TS-0004 7.3.6) */
+		const char *csz0 = json_string_value(json_array_get(json_object_get(r->a, "csz"), 0));
+		bool xml = csz0 && strstr(csz0, "xml");
 		size_t i;
 		json_t *u;
-		json_array_foreach(json_object_get(r->a, "poa"), i, u)
-			if (json_is_string(u))
+		json_array_foreach(json_object_get(r->a, "poa"), i, u) {
+			const char *p = json_string_value(u);
+			if (!p)
+				continue;
+			if (xml && !strstr(p, "ct="))
+				json_array_append_new(urls, json_sprintf("%s%cct=xml", p, strchr(p, '?') ? '&' : '?'));
+			else
 				json_array_append(urls, u);
+		}
 	}
 	res_free(&r);
 	return urls;
