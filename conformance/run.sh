@@ -9,7 +9,9 @@
 #              management), content as XML;
 #   mqtt:json  the same groups over a private mosquitto; skipped (with a
 #              message) when mosquitto is not installed;
-#   mqtt:xml   the same groups over MQTT with XML primitives (xml topics).
+#   mqtt:xml   the same groups over MQTT with XML primitives (xml topics);
+#   https:json the groups 01-06 once over TLS: the harness makes a CA and a
+#              server certificate and the daemon serves HTTPS only.
 # Each binary runs under `timeout 300`. With HEARTH_URL set the binaries
 # talk to that CSE; otherwise each starts its own daemon (HEARTH_BIN,
 # default <builddir>/hearth-cse) through the harness. HEARTH_CSE_ID,
@@ -24,7 +26,7 @@ if [ -z "${HEARTH_URL:-}" ] && [ -z "${HEARTH_BIN:-}" ]; then
 	HEARTH_BIN="$B/hearth-cse"
 	export HEARTH_BIN
 fi
-passes=${HEARTH_PASSES:-"http:json http:xml mqtt:json mqtt:xml"}
+passes=${HEARTH_PASSES:-"http:json http:xml mqtt:json mqtt:xml https:json"}
 
 have_mosquitto() {
 	if [ -n "${HEARTH_MOSQUITTO:-}" ]; then
@@ -48,8 +50,9 @@ for pass in $passes; do
 	case "$pass" in
 	http:json) groups="[0-9]*" ;;
 	http:xml | mqtt:json | mqtt:xml) groups="0[1-6]_* 13_*" ;;
+	https:json) groups="0[1-6]_*" ;;
 	*)
-		echo "==== pass $label: unknown pass (want http:json, http:xml, mqtt:json or mqtt:xml)"
+		echo "==== pass $label: unknown pass (want http:json, http:xml, mqtt:json, mqtt:xml or https:json)"
 		failed=$((failed + 1))
 		failed_names="$failed_names $label"
 		continue ;;

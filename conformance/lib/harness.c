@@ -7,6 +7,7 @@
  * libmicrohttpd thread fills under its own mutex.
  */
 #include "conformance/lib/harness.h"
+#include "conformance/lib/pki.h"
 #include "ae/lib/m2m_mqtt.h"
 #include "bindings/codec_xml.h"
 #include "cse/rsc.h"
@@ -86,6 +87,8 @@ static struct {
 static struct {
 	bool init, ok;
 	bool mqtt, xml;
+	bool https;      /* HEARTH_BINDING=https: the daemon serves HTTPS only */
+	char tls_cert[600], tls_key[600], tls_ca[600];
 	char mode[16];
 	char mqtt_host[256];
 	int mqtt_port;
@@ -103,8 +106,10 @@ static void mode_init(void)
 	if (b && b[0] && strcmp(b, "http") != 0) {
 		if (strcmp(b, "mqtt") == 0) {
 			M.mqtt = true;
+		} else if (strcmp(b, "https") == 0) {
+			M.https = true;
 		} else {
-			print_error("harness: HEARTH_BINDING=%s: want http or mqtt\n", b);
+			print_error("harness: HEARTH_BINDING=%s: want http, https or mqtt\n", b);
 			M.ok = false;
 		}
 	}
@@ -116,7 +121,8 @@ static void mode_init(void)
 			M.ok = false;
 		}
 	}
-	snprintf(M.mode, sizeof(M.mode), "%s+%s", M.mqtt ? "mqtt" : "http", M.xml ? "xml" : "json");
+	snprintf(M.mode, sizeof(M.mode), "%s+%s", M.mqtt ? "mqtt" : M.https ? "https" : "http",
+	         M.xml ? "xml" : "json");
 }
 
 bool harness_is_mqtt(void) { mode_init(); return M.mqtt; }
@@ -365,6 +371,12 @@ int harness_cse_start(void)
 		                (char *)"--sp-id", H.sp_id, (char *)"--admin", H.admin,
 		                (char *)"--log-level", (char *)"warn", NULL};
 		size_t ac = 17;
+		if (M.https) {
+			argv[ac++] = (char *)"--http-tls-cert";
+			argv[ac++] = M.tls_cert;
+			argv[ac++] = (char *)"--http-tls-key";
+			argv[ac++] = M.tls_key;
+		}
 		if (M.mqtt) {
 			argv[ac++] = (char *)"--mqtt-host";
 			argv[ac++] = M.mqtt_host;
@@ -500,6 +512,29 @@ static int tls_apply(void)
 	if (T.on && m2m_client_set_tls(H.client, T.ca, T.cert, T.key) != 0)
 		return -1;
 	return 0;
+}
+
+/* The https pass: a CA and a server certificate for 127.0.0.1, made once
+   per binary; the harness client trusts only that CA. */
+static int https_pki(void)
+{
+	if (M.tls_ca[0])
+		return harness_set_tls(M.tls_ca, NULL, NULL) == 0 ? 0 : -1;
+	if (!pki_openssl_present()) {
+		print_error("harness: the https pass needs the openssl command\n");
+		return -1;
+	}
+	if (pki_init() != 0 || pki_write("srv.ext", "subjectAltName=IP:127.0.0.1\n") != 0 ||
+	    pki_make_key("ca", "Hearth pass CA", true) != 0 || pki_make_key("srv", "127.0.0.1", false) != 0 ||
+	    pki_sign("srv", "ca", "srv.ext") != 0) {
+		print_error("harness: cannot make the https pass certificates\n");
+		return -1;
+	}
+	snprintf(M.tls_ca, sizeof(M.tls_ca), "%s", pki_path("ca.pem"));
+	snprintf(M.tls_cert, sizeof(M.tls_cert), "%s", pki_path("srv.pem"));
+	snprintf(M.tls_key, sizeof(M.tls_key), "%s", pki_path("srv.key"));
+	T.on = true;
+	return str_set(&T.ca, M.tls_ca);
 }
 
 int harness_set_tls(const char *ca_file, const char *cert_file, const char *key_file)
@@ -814,6 +849,8 @@ int harness_group_setup(void **state)
 		print_error("harness: no free port\n");
 		return -1;
 	}
+	if (M.https && https_pki() != 0)
+		return -1;
 	if (tls_apply() != 0)
 		return -1;
 	if (access(H.bin, X_OK) != 0) {
@@ -866,6 +903,11 @@ int harness_group_teardown(void **state)
 	H.strs = NULL;
 	H.aes = NULL;
 	H.nstrs = H.naes = 0;
+	if (M.https && M.tls_ca[0]) {
+		if (!H.keep)
+			pki_cleanup();
+		M.tls_ca[0] = '\0';
+	}
 	return rc;
 }
 
