@@ -1203,8 +1203,17 @@ static int tls_bind(const http_server *s, struct MHD_Connection *conn, m2m_reque
 	}
 	if (!fr || !*fr)
 		return 0; /* the core answers a missing originator */
-	if (req->op == M2M_OP_CREATE && req->ty == 2 && (strcmp(fr, "C") == 0 || strcmp(fr, "S") == 0))
-		return 0; /* AE registration with an AE-ID the CSE assigns */
+	if (req->op == M2M_OP_CREATE && req->ty == 2 && (strcmp(fr, "C") == 0 || strcmp(fr, "S") == 0)) {
+		/* AE registration with an AE-ID the CSE assigns: it assigns the
+		   certificate's CN when that is an AE-ID of the asked kind the
+		   certificate may use, so the new AE stays bound to it */
+		if (t->cn[0] == fr[0] && t->cn[1] && http_tls_origin_allowed(s->originators, t->cn, t->cn)) {
+			free(req->fr);
+			req->fr = m2m_strdup(t->cn);
+			req->fr_authenticated = true;
+		}
+		return 0;
+	}
 	if (!http_tls_origin_allowed(s->originators, t->cn, fr)) {
 		m2m_error(rsp, RSC_ORIGINATOR_NOT_AUTHENTICATED,
 		          "originator '%s' may not be used with the client certificate of CN '%s'",

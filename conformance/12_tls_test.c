@@ -42,6 +42,7 @@ static int make_pki(void)
 	    pki_make_key("other-ca", "Another CA", true) != 0 ||
 	    pki_make_key("srv", "127.0.0.1", false) != 0 || pki_sign("srv", "ca", "srv.ext") != 0 ||
 	    pki_make_key("cli", "Cdevice1", false) != 0 || pki_sign("cli", "ca", NULL) != 0 ||
+	    pki_make_key("cli2", "Cdevice2", false) != 0 || pki_sign("cli2", "ca", NULL) != 0 ||
 	    pki_make_key("stranger", "Cdevice1", false) != 0 ||
 	    pki_sign("stranger", "other-ca", NULL) != 0)
 		return -1;
@@ -181,12 +182,19 @@ static void test_client_auth(void **state)
 	EXPECT_RSC(&r, 4106);
 	m2m_result_clear(&r);
 
-	harness_case("AE registration with fr \"C\": the CSE assigns the AE-ID");
+	harness_case("AE registration with fr \"C\": the CSE assigns the certificate's CN as AE-ID");
 	const char *rn2 = harness_name("tlsanon");
+	assert_int_equal(harness_set_tls(pki("ca.pem"), pki("cli2.pem"), pki("cli2.key")), 0);
 	harness_req(&r, M2M_OP_CREATE, CSE, "C", 2, ae_body(rn2), NULL);
 	EXPECT_RSC(&r, 2001);
+	harness_check_str(harness_res(&r, "m2m:ae"), "aei", "Cdevice2", __FILE__, __LINE__);
 	m2m_result_clear(&r);
 	harness_track_ae(rn2);
+	harness_case("... and the AE uses it with that certificate");
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("%s/%s", CSE, rn2), "Cdevice2", -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+	assert_int_equal(harness_set_tls(pki("ca.pem"), pki("cli.pem"), pki("cli.key")), 0);
 
 	harness_case("certificate from another CA");
 	m2m_client *c = client("https", "ca.pem", "stranger.pem", "stranger.key");
