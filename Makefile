@@ -141,6 +141,7 @@ clean:
 include mk/bench.mk
 include mk/tools.mk
 include mk/sign.mk
+include mk/vendor.mk
 
 -include mk/fuzz.mk
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
