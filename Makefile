@@ -2,6 +2,7 @@
 #   make run          build and start an IN-CSE on 127.0.0.1:8080 (db under var/)
 #   build/hearth-device   the simulated device agent (see README "Device agent")
 #   build/hearth-sign     keys, signed manifests and assignments, image encryption (README "Signing")
+#   build/hearth-vendor   the manufacturer's update service over HTTPS (README "Manufacturer service")
 #   make test         build and run every test (unit + conformance)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make WERROR=1     warnings are errors (CI)
@@ -141,6 +142,7 @@ clean:
 include mk/bench.mk
 include mk/tools.mk
 include mk/sign.mk
+include mk/vendor.mk
 
 -include mk/fuzz.mk
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
