@@ -32,13 +32,16 @@ MQTT_LIBS := -lpaho-mqtt3as
 # the daemon loads libcurl, libxml2 and paho (mqtt3as with TLS, else
 # mqtt3a) itself on first use (bindings/transport_http.c,
 # bindings/codec_xml.c, bindings/mqtt_binding.c)
-DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) -lpthread -lm
-LDLIBS  := $(PKG_LIBS) $(MQTT_LIBS) -lpthread -lm
+HSIGN_LIBS := $(shell pkg-config --libs cjose libcrypto 2>/dev/null)
+DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) $(HSIGN_LIBS) -lpthread -lm
+LDLIBS  := $(PKG_LIBS) $(MQTT_LIBS) $(HSIGN_LIBS) -lpthread -lm
 LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 
 CORE_SRC := $(filter-out cse/hearth_cse_main.c,$(wildcard cse/*.c)) \
             $(wildcard bindings/*.c) $(wildcard mgmtobj/*.c)
-CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+# the gateway verifies signed updates with the signing library (ae/lib/hsign.c,
+# libcjose + OpenSSL), so it sits in libhearth.a too
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o) $(B)/obj/ae/lib/hsign.o
 CLIENT_SRC := $(wildcard ae/lib/*.c)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)

@@ -30,7 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <stdatomic.h>
@@ -39,6 +42,7 @@
 #include "codec_json.h"
 #include "codec_xml.h"
 #include "http_tls.h"
+#include "../cse/config.h"
 #include "../cse/limits.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
@@ -1227,6 +1231,58 @@ refused:
 	return -1;
 }
 
+/* GET /hearth-cache/<64 hex>.bin: a verified image from the update cache
+   (mgmtobj/update.c), outside the oneM2M paths; only with verified
+   updates on. Returns MHD_YES/MHD_NO, or -1 when url is not such a path. */
+#define CACHE_PREFIX "/hearth-cache/"
+static int serve_cache(http_server *s, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	const cse_config *cfg = cse_cfg(s->c);
+	char dir[1024], path[1200];
+	const char *name;
+	struct stat st;
+	struct MHD_Response *r;
+	int fd, ok;
+	size_t i;
+
+	if (strncmp(url, CACHE_PREFIX, sizeof(CACHE_PREFIX) - 1) != 0 || !cfg->update_vendor_keys ||
+	    !cfg->update_vendor_keys[0])
+		return -1;
+	name = url + sizeof(CACHE_PREFIX) - 1;
+	ok = strlen(name) == 68 && strcmp(name + 64, ".bin") == 0;
+	for (i = 0; ok && i < 64; i++)
+		ok = (name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f');
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		ok = 0;
+	fd = -1;
+	if (ok && config_update_cache(cfg, dir, sizeof dir) == 0 &&
+	    snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		ok = MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, r);
+		MHD_destroy_response(r);
+		log_debug("http: %s %s -> 404", method, url);
+		return ok;
+	}
+	r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (!r) {
+		close(fd);
+		return MHD_NO;
+	}
+	add_hdr(r, "Content-Type", "application/octet-stream");
+	ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	log_info("http: served cached image %s", name);
+	return ok;
+}
+
 static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *conn,
                                        const char *url, const char *method, http_ctx *x)
 {
@@ -1250,6 +1306,11 @@ static enum MHD_Result handle_complete(http_server *s, struct MHD_Connection *co
 	}
 	if (!x->uri)
 		return send_early_error(conn, RSC_INTERNAL_SERVER_ERROR, "out of memory");
+	{
+		int sc = serve_cache(s, conn, url, method);
+		if (sc >= 0)
+			return (enum MHD_Result)sc;
+	}
 
 	q = strchr(x->uri, '?');
 	if (q) {

@@ -39,6 +39,17 @@ int transport_set_tls_ca(const char *pem);
 int transport_send(const char *url, const m2m_request *req, m2m_response *rsp, long timeout_ms);
 
 /*
+ * Download an http(s) URL (a plain GET, no redirects, HTTPS verified as
+ * for transport_send) into the file fd, writing at most max bytes: a body
+ * of more than max bytes stops the transfer. Returns 0 when the whole
+ * body (status 200) was written, 1 when it was longer than max (the first
+ * max bytes are in fd), -1 otherwise (unreachable, status other than 200,
+ * a write failure) with a one-line reason in err.
+ */
+int transport_download(const char *url, int fd, unsigned long long max, long timeout_ms, char *err,
+                       size_t errlen);
+
+/*
  * Forward req to another CSE whose point of access is poa (hop_csi: that
  * CSE's SP-relative CSE-ID). Over HTTP the target and the request
  * parameters (rcn, drt, rt, filter criteria, atrl, rids) go into the URL as

@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
@@ -695,5 +696,90 @@ int transport_forward(const char *poa, const char *hop_csi, const m2m_request *r
 	}
 	int rc = transport_send(url, req, rsp, timeout_ms);
 	free(url);
+	return rc;
+}
+
+/* ---------- file downloads (verified updates, mgmtobj/update.c) ---------- */
+
+typedef struct tp_dl {
+	int fd;
+	unsigned long long max, got;
+	bool overflow, werr;
+} tp_dl;
+
+static size_t tp_dl_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	tp_dl *d = ud;
+	size_t n = size * nmemb, take = n;
+	if (d->got + n > d->max) {
+		take = (size_t)(d->max - d->got);
+		d->overflow = true;
+	}
+	for (size_t off = 0; off < take;) {
+		ssize_t w = write(d->fd, ptr + off, take - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			d->werr = true;
+			return 0;
+		}
+		off += (size_t)w;
+	}
+	d->got += take;
+	return d->overflow ? 0 : n; /* 0 stops the transfer */
+}
+
+int transport_download(const char *url, int fd, unsigned long long max, long timeout_ms, char *err,
+                       size_t errlen)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	tp_dl d = { .fd = fd, .max = max };
+	long status = 0;
+	int rc = -1;
+	CURL *h;
+
+	if (!url || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
+		snprintf(err, errlen, "not an http(s) URL");
+		return -1;
+	}
+	if (tp_start() != 0 || !(h = tpc.easy_init())) {
+		snprintf(err, errlen, "libcurl could not be initialised");
+		return -1;
+	}
+	errbuf[0] = '\0';
+	tpc.easy_setopt(h, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	tpc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	tpc.easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	tpc.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	tpc.easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	tpc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+	tpc.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	tpc.easy_setopt(h, CURLOPT_WRITEFUNCTION, tp_dl_write);
+	tpc.easy_setopt(h, CURLOPT_WRITEDATA, &d);
+	tpc.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	tpc.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	tpc.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (tp_ca) {
+		tpc.easy_setopt(h, CURLOPT_CAINFO, tp_ca);
+		tpc.easy_setopt(h, CURLOPT_CAPATH, (char *)NULL);
+	}
+	if (tp_share)
+		tpc.easy_setopt(h, CURLOPT_SHARE, tp_share);
+	CURLcode cc = tpc.easy_perform(h);
+	tpc.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (d.overflow && status == 200)
+		rc = 1;
+	else if (d.werr)
+		snprintf(err, errlen, "cannot write the download: %s", strerror(errno));
+	else if (cc != CURLE_OK)
+		snprintf(err, errlen, "%s", errbuf[0] ? errbuf : tpc.easy_strerror(cc));
+	else if (status != 200)
+		snprintf(err, errlen, "HTTP status %ld", status);
+	else
+		rc = 0;
+	tpc.easy_cleanup(h);
 	return rc;
 }

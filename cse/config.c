@@ -74,7 +74,8 @@ enum {
 	O_MQTT_KEEPALIVE, O_MQTT_CLIENT_ID, O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_TLS_CLIENT_AUTH,
 	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT,
 	O_MQTT_TLS, O_MQTT_TLS_CA, O_MQTT_TLS_CERT, O_MQTT_TLS_KEY, O_OUT_TLS_CA,
-	O_ATTEST_DIR, O_ATTEST_INTERVAL, O_COUNT
+	O_ATTEST_DIR, O_ATTEST_INTERVAL, O_UPD_VENDOR_KEYS, O_UPD_OPERATOR_KEY, O_UPD_GATEWAY_KEY,
+	O_UPD_CACHE, O_COUNT
 };
 #define OPT_BIT(i) (1ull << (i))
 _Static_assert(O_COUNT <= 64, "set_mask has one bit per option");
@@ -182,6 +183,16 @@ static const opt opt_tab[O_COUNT] = {
 	[O_ATTEST_INTERVAL] = { "attest", "interval", "attest-interval", K_LONG, OFF(attest_interval_s), 0,
 		CFG_MAX_MGMT_TIMEOUT_S, "SECONDS",
 		"how often every device is attested again (0 = at registration only; 0..604800)", NULL },
+	[O_UPD_VENDOR_KEYS] = { "update", "vendor-keys", "update-vendor-keys", K_FILE, OFF(update_vendor_keys), 0,
+		0, "DIR", "directory of manufacturers' manifest public keys (<manufacturer>.pem, "
+		"<manufacturer>-<n>.pem); set, it turns on verified firmware updates (empty = off)", NULL },
+	[O_UPD_OPERATOR_KEY] = { "update", "operator-key", "update-operator-key", K_FILE, OFF(update_operator_key),
+		0, 0, "PEM", "the coordinator's public key, which signs device assignments", NULL },
+	[O_UPD_GATEWAY_KEY] = { "update", "gateway-key", "update-gateway-key", K_FILE, OFF(update_gateway_key), 0,
+		0, "PEM", "this gateway's private P-256 key, to decrypt images encrypted for it (empty = none)",
+		NULL },
+	[O_UPD_CACHE] = { "update", "cache", "update-cache", K_FILE, OFF(update_cache), 0, 0, "DIR",
+		"directory of verified images served to devices at /hearth-cache/", "update-cache next to the database" },
 };
 
 static const char *const cauth_names[] = { [0] = "none", [1] = "required" };
@@ -584,6 +595,10 @@ void config_init(cse_config *cfg)
 	cfg->mqtt_tls_key = strdup("");
 	cfg->out_tls_ca = strdup("");
 	cfg->attest_trust_dir = strdup("");
+	cfg->update_vendor_keys = strdup("");
+	cfg->update_operator_key = strdup("");
+	cfg->update_gateway_key = strdup("");
+	cfg->update_cache = strdup("");
 	cfg->attest_interval_s = CFG_ATTEST_INTERVAL_S;
 	(void)config_derive(cfg); /* cse_id, cse_rn, poa; NULL on failure */
 }
@@ -940,6 +955,10 @@ static int config_check_tls(const cse_config *c, char *err, size_t errlen)
 		err_fmt(err, errlen, "[mqtt] tls = off contradicts tls-ca / tls-cert");
 		return -1;
 	}
+	if (c->update_vendor_keys[0] && !c->update_operator_key[0]) {
+		err_fmt(err, errlen, "[update] vendor-keys needs operator-key (the coordinator's public key)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1042,4 +1061,20 @@ void config_usage(const char *prog)
 	       HEARTH_VERSION);
 	fflush(stdout);
 	config_clear(&d);
+}
+
+int config_update_cache(const cse_config *cfg, char *buf, size_t len)
+{
+	int n;
+	if (cfg->update_cache && cfg->update_cache[0]) {
+		n = snprintf(buf, len, "%s", cfg->update_cache);
+	} else {
+		const char *db = cfg->db_path ? cfg->db_path : "";
+		const char *slash = strrchr(db, '/');
+		if (slash)
+			n = snprintf(buf, len, "%.*s/update-cache", (int)(slash - db), db);
+		else
+			n = snprintf(buf, len, "update-cache");
+	}
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

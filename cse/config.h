@@ -52,6 +52,10 @@ typedef struct cse_config {
 	char *out_tls_ca;    /* PEM CA file verifying HTTPS peers of outgoing requests; "" = system store */
 	char *attest_trust_dir; /* manufacturer CAs (<man>.pem); "" = no device attestation (default) */
 	long attest_interval_s; /* devices attested again every N s; 0 = at registration only; default 3600 */
+	char *update_vendor_keys;  /* manifest keys per manufacturer; "" = no verified updates (default) */
+	char *update_operator_key; /* PEM public key of the coordinator (assignments) */
+	char *update_gateway_key;  /* PEM private key of this gateway (encrypted images); "" = none */
+	char *update_cache;        /* verified images; "" = "update-cache" next to the database */
 	unsigned long long set_mask;   /* internal to config.c: which options were given explicitly */
 } cse_config;
 
@@ -75,6 +79,10 @@ int config_load(cse_config *cfg, int argc, char **argv, char *err, size_t errlen
  * Derived defaults (cse-id/cse-rn from cse-type, poa from addr:port) follow
  * unless they were set explicitly. Returns 0, or -1 with a message naming
  * the key and the value in err (cfg unchanged). */
+/* The update cache directory into buf: [update] cache, or "update-cache"
+ * next to the database. Returns 0, or -1 when it does not fit. */
+int config_update_cache(const cse_config *cfg, char *buf, size_t len);
+
 int config_set(cse_config *cfg, const char *section, const char *key, const char *val,
                char *err, size_t errlen);
 

@@ -30,6 +30,8 @@ typedef struct mgmt_op {
 	char trigger[8];    /* "ud", "in", "un", "act", "dea", "rbo", "far" */
 	json_t *mo;         /* the mgmtObj's public attributes at the start */
 	json_t *node;       /* the node's public attributes */
+	long long fw_seq;   /* firmware: seq of the installed verified update, 0 none */
+	char fw_mhash[48];  /* firmware: its manifest hash, "" none */
 } mgmt_op;
 
 typedef struct mgmt_adapter {

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "attest.h"
+#include "update.h"
 #include "mgmtobj.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
@@ -66,6 +67,7 @@ struct mgmt {
 	bool stop;
 	int64_t timeout_ms;
 	attest *at;              /* device attestation (attest.c), or NULL */
+	upd *up;                 /* verified updates (update.c), or NULL */
 };
 
 /* The acn mgmt_report() is ending on this thread (its Update may write the
@@ -205,8 +207,18 @@ void mgmt_end_in_update(op_ctx *x, const json_t *op, bool ok, const char *dc)
 	}
 	json_object_set_new(a, "dc", json_string(dc));
 	json_object_set(x->changed, "dc", json_object_get(a, "dc"));
+	if (x->c->mg && tr && strcmp(tr->sn, "ud") == 0)
+		upd_ended(x->c->mg->up, acn, ok, a);
 	notify_after_commit(x->c, ended_run, m2m_strdup(acn ? acn : ""), str_drop);
 	json_object_del(a, MGMT_HA_OP); /* op may point into a: last */
+}
+
+/* The installed verified update of a firmware mgmtObj (update.h). */
+static void op_fw_state(mgmt_op *op, const json_t *a)
+{
+	const char *h = json_string_value(json_object_get(a, MGMT_HA_UHASH));
+	op->fw_seq = (long long)json_integer_value(json_object_get(a, MGMT_HA_USEQ));
+	snprintf(op->fw_mhash, sizeof(op->fw_mhash), "%s", h && strlen(h) < sizeof(op->fw_mhash) ? h : "");
 }
 
 /* The Update x starts the operation of trigger tr: status sus 3, _op, and
@@ -234,6 +246,7 @@ static int op_begin(op_ctx *x, const mgmt_trigger *tr)
 	snprintf(r->op.node_ri, sizeof(r->op.node_ri), "%s", node->ri);
 	snprintf(r->op.trigger, sizeof(r->op.trigger), "%s", tr->sn);
 	r->op.mgd = x->t->mgd;
+	op_fw_state(&r->op, a);
 	json_object_set_new(a, "_opn", json_integer(n));
 	json_object_set_new(a, MGMT_HA_OP, json_pack("{s:s,s:s}", "acn", r->op.acn, "tr", tr->sn));
 	if (tr->status) {
@@ -415,6 +428,13 @@ int mgmt_defer(cse *c, const mgmt_op *op, long delay_ms, void (*fn)(cse *c, cons
 
 static void run_start(mgmt *m, mrec *r)
 {
+	if (upd_applies(m->up, &r->op)) {
+		char vtext[384];
+		const char *vcode = upd_run(m->c, m->up, &r->op, r->ad, vtext, sizeof(vtext));
+		if (vcode)
+			mgmt_report(m->c, r->op.acn, false, vcode, vtext, NULL);
+		return;
+	}
 	const char *code = r->ad ? r->ad->start(m->c, &r->op) : "unsupported";
 	if (!code)
 		return;
@@ -572,6 +592,7 @@ static int scan_in_process(mgmt *m)
 		snprintf(r->op.mo_ri, sizeof(r->op.mo_ri), "%s", mo->ri);
 		snprintf(r->op.node_ri, sizeof(r->op.node_ri), "%s", mo->pi);
 		r->op.mgd = (int)json_integer_value(mgd);
+		op_fw_state(&r->op, mo->a);
 		r->op.mo = core_attrs_public(mo);
 		if (st->ops->get(st, mo->pi, &node) == STORE_OK)
 			r->op.node = core_attrs_public(node);
@@ -604,6 +625,10 @@ int mgmt_start(cse *c)
 	c->mg = m;
 	if (scan_in_process(m) != 0) {
 		log_error("cannot read the management operations in process from the store");
+		return -1;
+	}
+	if (upd_start(c, &m->up) != 0) {
+		log_error("cannot start verified updates");
 		return -1;
 	}
 	if (attest_start(c, &m->at) != 0) {
@@ -644,6 +669,7 @@ void mgmt_stop(cse *c)
 		m->recs = r->next;
 		rec_free(r);
 	}
+	upd_stop(&m->up);
 	pthread_cond_destroy(&m->cv);
 	pthread_mutex_destroy(&m->mx);
 	free(m);

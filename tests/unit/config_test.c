@@ -390,7 +390,31 @@ static const bad_case bad_cases[] = {
 	{ "ini long line", long_line, { "-c", "@CFG" }, { ":2:", "longer" } },
 	{ "ini ok, flag bad", "[http]\nport = 81\n", { "-c", "@CFG", "--http-threads", "x" },
 		{ "--http-threads", "'x'" } },
+	{ "vendor keys without operator key", NULL, { "--update-vendor-keys", "/tmp" },
+		{ "[update]", "operator-key" } },
 };
+
+/* the update cache: the option, else next to the database */
+static void test_update_cache(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *db, *cache, *want;
+	} cases[] = {
+		{ "var/hearth.db", "", "var/update-cache" },
+		{ "hearth.db", "", "update-cache" },
+		{ "/a/b/c.db", "/srv/cache", "/srv/cache" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cse_config cfg = { 0 };
+		char buf[64];
+		cfg.db_path = (char *)cases[i].db;
+		cfg.update_cache = (char *)cases[i].cache;
+		assert_int_equal(config_update_cache(&cfg, buf, sizeof buf), 0);
+		assert_string_equal(buf, cases[i].want);
+		assert_int_equal(config_update_cache(&cfg, buf, 4), -1);
+	}
+}
 
 static void test_bad_cases(void **state)
 {
@@ -572,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_repeated_load),
 		cmocka_unit_test(test_log_level_parse),
 		cmocka_unit_test(test_log_format),
+		cmocka_unit_test(test_update_cache),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
