@@ -33,15 +33,17 @@ MQTT_LIBS := -lpaho-mqtt3as
 # mqtt3a) itself on first use (bindings/transport_http.c,
 # bindings/codec_xml.c, bindings/mqtt_binding.c)
 HSIGN_LIBS := $(shell pkg-config --libs cjose libcrypto 2>/dev/null)
-DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) $(HSIGN_LIBS) -lpthread -lm
+# ... and the signing library (libcjose, OpenSSL) as the plugin
+# hearth-update.so, on the first verified update (mgmtobj/hsign_lazy.c)
+DAEMON_LIBS := $(shell pkg-config --libs $(filter-out libcurl libxml-2.0,$(PKGS)) 2>/dev/null) -ldl -lpthread -lm
 LDLIBS  := $(PKG_LIBS) $(MQTT_LIBS) $(HSIGN_LIBS) -lpthread -lm
 LDFLAGS := $(LDFLAGS_SAN) $(EXTRA_LDFLAGS)
 
 CORE_SRC := $(filter-out cse/hearth_cse_main.c,$(wildcard cse/*.c)) \
             $(wildcard bindings/*.c) $(wildcard mgmtobj/*.c)
-# the gateway verifies signed updates with the signing library (ae/lib/hsign.c,
-# libcjose + OpenSSL), so it sits in libhearth.a too
-CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o) $(B)/obj/ae/lib/hsign.o
+# the gateway verifies signed updates with the signing library
+# (ae/lib/hsign.c); libhearth.a holds only the stubs that load it
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
 CLIENT_SRC := $(wildcard ae/lib/*.c)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
@@ -60,7 +62,7 @@ DEVICE_OBJ := $(DEVICE_SRC:%.c=$(B)/obj/%.o)
 
 .PHONY: all deps run test unit conformance clean
 .SECONDARY:
-all: $(B)/hearth-cse $(B)/hearth-device $(UNIT_BIN) $(CONF_BIN)
+all: $(B)/hearth-cse $(B)/hearth-update.so $(B)/hearth-device $(UNIT_BIN) $(CONF_BIN)
 
 deps:
 	@sh tools/deps.sh
@@ -75,8 +77,16 @@ $(B)/libhearth.a: $(CORE_OBJ)
 $(B)/libhearthclient.a: $(CLIENT_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
-$(B)/hearth-cse: $(B)/obj/cse/hearth_cse_main.o $(B)/libhearth.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+$(B)/hearth-cse: $(B)/obj/cse/hearth_cse_main.o $(B)/libhearth.a | $(B)/hearth-update.so
+	$(CC) $(LDFLAGS) -o $@ $(filter-out %.so,$^) $(DAEMON_LIBS)
+
+# the signing library as a plugin of the daemon (see mgmtobj/hsign_lazy.c)
+$(B)/obj-pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(B)/hearth-update.so: $(B)/obj-pic/ae/lib/hsign.o
+	$(CC) $(LDFLAGS) -shared -Wl,-Bsymbolic -o $@ $^ $(HSIGN_LIBS) $(shell pkg-config --libs jansson 2>/dev/null)
 
 $(B)/obj/ae/device/%.o: CFLAGS += $(DEVICE_CFLAGS)
 
@@ -148,4 +158,4 @@ include mk/sign.mk
 include mk/vendor.mk
 
 -include mk/fuzz.mk
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/obj-pic -name '*.d' 2>/dev/null)
