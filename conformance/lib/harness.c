@@ -2209,6 +2209,10 @@ int harness_broker_start(void)
 		atexit(broker_atexit);
 		B.atexit_set = true;
 	}
+	if (broker_accepts(B.port) || (B.tls && broker_accepts(B.tls_port))) {
+		print_error("harness: something else already listens on the broker port %d\n", B.port);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		print_error("harness: fork: %s\n", strerror(errno));
@@ -2235,8 +2239,18 @@ int harness_broker_start(void)
 			B.pid = 0;
 			return -1;
 		}
-		if (broker_accepts(B.port) && (!B.tls || broker_accepts(B.tls_port)))
+		if (broker_accepts(B.port) && (!B.tls || broker_accepts(B.tls_port))) {
+			/* the one answering must be ours: a broker of another test
+			   run that took the port first would make ours exit */
+			harness_sleep_ms(150);
+			if (waitpid(B.pid, &st, WNOHANG) == B.pid) {
+				print_error("harness: mosquitto exited at start, port %d taken? (see %s)\n", B.port,
+				            B.log);
+				B.pid = 0;
+				return -1;
+			}
 			return 0;
+		}
 		harness_sleep_ms(20);
 	}
 	print_error("harness: mosquitto does not accept connections on port %d (see %s)\n", B.port,
