@@ -39,49 +39,8 @@ typedef struct agent {
 
 static agent dev[2] = { { .model = "TH10", .serial = "1" }, { .model = "PL2", .serial = "2" } };
 
-static int spawn(const char *log, char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
 
-static void reap_pid(int *pid, int sig)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, sig);
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(*pid, NULL, WNOHANG) == *pid)
-			break;
-		harness_sleep_ms(20);
-	}
-	*pid = 0;
-}
 
-static bool file_has(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	bool found = false;
-	while (f && !found && fgets(line, sizeof line, f))
-		found = strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
 
 static int agent_start(agent *a, const char *crash_after)
 {
@@ -108,10 +67,10 @@ static int agent_start(agent *a, const char *crash_after)
 	argv[n] = NULL;
 	if (truncate(a->log, 0) != 0 && errno != ENOENT)
 		return -1;
-	a->pid = spawn(a->log, argv);
+	a->pid = harness_spawn(a->log, argv, true);
 	int64_t end = harness_now_ms() + 10000;
 	while (a->pid > 0 && harness_now_ms() < end) {
-		if (file_has(a->log, " INFO ready"))
+		if (harness_file_count(a->log, " INFO ready") > 0)
 			return 0;
 		harness_sleep_ms(50);
 	}
@@ -228,8 +187,8 @@ static int group_setup(void **state)
 	snprintf(port, sizeof port, "%d", files_port);
 	snprintf(log, sizeof log, "%s/files.log", imgdir);
 	char *fargv[] = { fbin, (char *)"--dir", imgdir, (char *)"--port", port, NULL };
-	files_pid = spawn(log, fargv);
-	for (int i = 0; i < 100 && !file_has(log, "serving"); i++)
+	files_pid = harness_spawn(log, fargv, true);
+	for (int i = 0; i < 100 && !harness_file_count(log, "serving"); i++)
 		harness_sleep_ms(20);
 	for (size_t i = 0; i < 2; i++)
 		if (agent_start(&dev[i], NULL) != 0)
@@ -240,8 +199,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	for (size_t i = 0; i < 2; i++)
-		reap_pid(&dev[i].pid, SIGTERM);
-	reap_pid(&files_pid, SIGTERM);
+		harness_reap(&dev[i].pid, SIGTERM);
+	harness_reap(&files_pid, SIGTERM);
 	int rc = 0;
 	if (mn.pid > 0 && harness_peer_stop(&mn) != 0) {
 		harness_peer_log_tail(&mn, 30);
@@ -319,7 +278,7 @@ static void test_unreachable_device(void **state)
 	char sha[65];
 	make_image("later.bin", "3.0.0", sha);
 	harness_case("an unreachable device: failure after the timeout (4 s)");
-	reap_pid(&dev[1].pid, SIGKILL);
+	harness_reap(&dev[1].pid, SIGKILL);
 	int64_t t0 = harness_now_ms();
 	start_update(&dev[1], hfmt("http://127.0.0.1:%d/later.bin#sha256=%s", files_port, sha));
 	json_t *fw = wait_end(&dev[1], 15000);
@@ -340,7 +299,7 @@ static void test_killed_mid_install(void **state)
 	char sha[65];
 	make_image("crash.bin", "4.0.0", sha);
 	harness_case("the agent dies right after installing: once back it reports failure, old version running");
-	reap_pid(&dev[1].pid, SIGTERM);
+	harness_reap(&dev[1].pid, SIGTERM);
 	EXPECT_TRUE(agent_start(&dev[1], "install") == 0, NULL);
 	start_update(&dev[1], hfmt("http://127.0.0.1:%d/crash.bin#sha256=%s", files_port, sha));
 	for (int i = 0; i < 200; i++) { /* the agent kills itself */

@@ -53,49 +53,8 @@ static agent dev[NAGENTS] = {
 		}                                                        \
 	} while (0)
 
-static int spawn(const char *log, char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
 
-static void reap_pid(int *pid, int sig)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, sig);
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(*pid, NULL, WNOHANG) == *pid)
-			break;
-		harness_sleep_ms(20);
-	}
-	*pid = 0;
-}
 
-static bool file_has(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	bool found = false;
-	while (f && !found && fgets(line, sizeof line, f))
-		found = strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return found;
-}
 
 static int agent_start(agent *a)
 {
@@ -120,10 +79,10 @@ static int agent_start(agent *a)
 		argv[n++] = cert;
 	}
 	argv[n] = NULL;
-	a->pid = spawn(a->log, argv);
+	a->pid = harness_spawn(a->log, argv, false);
 	int64_t end = harness_now_ms() + 10000;
 	while (a->pid > 0 && harness_now_ms() < end) {
-		if (file_has(a->log, " INFO ready"))
+		if (harness_file_count(a->log, " INFO ready") > 0)
 			return 0;
 		harness_sleep_ms(50);
 	}
@@ -218,7 +177,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	for (size_t i = 0; i < NAGENTS; i++)
-		reap_pid(&dev[i].pid, SIGTERM);
+		harness_reap(&dev[i].pid, SIGTERM);
 	int rc = harness_group_teardown(state);
 	harness_cse_set_args(NULL);
 	char cmd[128];
@@ -244,7 +203,7 @@ static void test_good_device_verified(void **state)
 	}
 	EXPECT_TRUE(at && !reason, lbl);
 	json_decref(lbl);
-	EXPECT_TRUE(file_has(dev[GOOD].log, "signed statement"), NULL);
+	EXPECT_TRUE(harness_file_count(dev[GOOD].log, "signed statement") > 0, NULL);
 }
 
 static void test_other_ca_failed(void **state)

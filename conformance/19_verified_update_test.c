@@ -38,49 +38,8 @@ static int pkg_n;
 static const char *const FW = "/id-mn/cse-mn/TH10-1-node/firmware";
 static const char *const NI = "urn:dev:Acme:TH10:1";
 
-static int spawn(const char *log, char *const argv[])
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
 
-static void reap_pid(int *pid)
-{
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(*pid, NULL, WNOHANG) == *pid)
-			break;
-		harness_sleep_ms(20);
-	}
-	*pid = 0;
-}
 
-static int file_count(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[2048];
-	int n = 0;
-	while (f && fgets(line, sizeof line, f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
 
 /* An image with a version header (plus extra bytes appended when the
    served file must differ from the signed one). */
@@ -195,7 +154,7 @@ static json_t *run_update(const char *pkg)
 /* The update fails with reason, the version stays, the agent got nothing. */
 static void expect_refused(const pkg_opts *o, const char *reason, const char *vr)
 {
-	int before = file_count(agent_log, "downloading"), notes = file_count(agent_log, "notify:");
+	int before = harness_file_count(agent_log, "downloading"), notes = harness_file_count(agent_log, "notify:");
 	const char *pkg = make_package(o);
 	json_t *fw = run_update(pkg);
 	EXPECT_TRUE(fw != NULL, NULL);
@@ -204,8 +163,8 @@ static void expect_refused(const pkg_opts *o, const char *reason, const char *vr
 	EXPECT_TRUE(dc && strncmp(dc, reason, strlen(reason)) == 0 && dc[strlen(reason)] == ':', fw);
 	EXPECT_STR(fw, "vr", vr);
 	json_decref(fw);
-	EXPECT_TRUE(file_count(agent_log, "downloading") == before, NULL);
-	EXPECT_TRUE(file_count(agent_log, "notify:") == notes, NULL);
+	EXPECT_TRUE(harness_file_count(agent_log, "downloading") == before, NULL);
+	EXPECT_TRUE(harness_file_count(agent_log, "notify:") == notes, NULL);
 }
 
 static int save_pub(const hs_key *k, const char *path)
@@ -259,8 +218,8 @@ static int group_setup(void **state)
 	snprintf(port, sizeof port, "%d", files_port);
 	snprintf(log, sizeof log, "%s/files.log", dir);
 	char *fargv[] = { fbin, (char *)"--dir", dir, (char *)"--port", port, NULL };
-	files_pid = spawn(log, fargv);
-	for (int i = 0; i < 100 && !file_count(log, "serving"); i++)
+	files_pid = harness_spawn(log, fargv, true);
+	for (int i = 0; i < 100 && !harness_file_count(log, "serving"); i++)
 		harness_sleep_ms(20);
 	char bin[600], aport[16], csurl[64];
 	snprintf(bin, sizeof bin, "%s/hearth-device", bindir);
@@ -275,9 +234,9 @@ static int group_setup(void **state)
 	                 (char *)"--serial", (char *)"1", (char *)"--fw-version", (char *)"1.0.0", NULL };
 	if (truncate(agent_log, 0) != 0 && errno != ENOENT)
 		return -1;
-	agent_pid = spawn(agent_log, argv);
+	agent_pid = harness_spawn(agent_log, argv, true);
 	int64_t end = harness_now_ms() + 10000;
-	while (!file_count(agent_log, " INFO ready") && harness_now_ms() < end)
+	while (!harness_file_count(agent_log, " INFO ready") && harness_now_ms() < end)
 		harness_sleep_ms(50);
 	m2m_result r;
 	harness_req(&r, M2M_OP_CREATE, "/id-mn/cse-mn", harness_admin(), 3,
@@ -289,8 +248,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	reap_pid(&agent_pid);
-	reap_pid(&files_pid);
+	harness_reap(&agent_pid, SIGTERM);
+	harness_reap(&files_pid, SIGTERM);
 	int rc = 0;
 	if (mn.pid > 0 && harness_peer_stop(&mn) != 0) {
 		harness_peer_log_tail(&mn, 30);
@@ -316,17 +275,17 @@ static void test_verified_updates(void **state)
 	EXPECT_INT(json_object_get(fw, "uds"), "sus", 1);
 	EXPECT_STR(fw, "vr", "2.0.0");
 	json_decref(fw);
-	EXPECT_TRUE(file_count(agent_log, "/hearth-cache/") >= 1, NULL);
-	EXPECT_TRUE(file_count(agent_log, hfmt("127.0.0.1:%d", files_port)) == 0, NULL);
+	EXPECT_TRUE(harness_file_count(agent_log, "/hearth-cache/") >= 1, NULL);
+	EXPECT_TRUE(harness_file_count(agent_log, hfmt("127.0.0.1:%d", files_port)) == 0, NULL);
 
 	harness_case("re-applying the installed manifest: already-installed");
-	int before = file_count(agent_log, "downloading");
+	int before = harness_file_count(agent_log, "downloading");
 	fw = run_update(good_pkg);
 	EXPECT_TRUE(fw != NULL, NULL);
 	EXPECT_INT(json_object_get(fw, "uds"), "sus", 2);
 	EXPECT_TRUE(strncmp(harness_jstr(fw, "dc") ? harness_jstr(fw, "dc") : "", "already-installed:", 18) == 0, fw);
 	json_decref(fw);
-	EXPECT_TRUE(file_count(agent_log, "downloading") == before, NULL);
+	EXPECT_TRUE(harness_file_count(agent_log, "downloading") == before, NULL);
 
 	harness_case("manifest signed by an unpinned key: unknown-key");
 	expect_refused(&(pkg_opts){ .version = "3.0.0", .seq = 6, .signer = rogue_key }, "unknown-key", "2.0.0");
@@ -353,12 +312,12 @@ static void test_verified_updates(void **state)
 	expect_refused(&(pkg_opts){ .version = "3.0.0", .seq = 6, .encrypt_for = other_gw_key }, "not-for-this-gateway",
 	               "2.0.0");
 	harness_case("a plain URL is no update package: no-package");
-	before = file_count(agent_log, "downloading");
+	before = harness_file_count(agent_log, "downloading");
 	fw = run_update(hfmt("http://127.0.0.1:%d/img-1.bin", files_port));
 	EXPECT_TRUE(fw != NULL, NULL);
 	EXPECT_TRUE(strncmp(harness_jstr(fw, "dc") ? harness_jstr(fw, "dc") : "", "no-package:", 11) == 0, fw);
 	json_decref(fw);
-	EXPECT_TRUE(file_count(agent_log, "downloading") == before, NULL);
+	EXPECT_TRUE(harness_file_count(agent_log, "downloading") == before, NULL);
 
 	harness_case("an image encrypted for this gateway: decrypted, successful");
 	fw = run_update(make_package(&(pkg_opts){ .version = "3.1.0", .seq = 7, .encrypt_for = gateway_key }));

@@ -2462,3 +2462,47 @@ int harness_free_port(void)
 {
 	return free_port();
 }
+
+int harness_spawn(const char *log, char *const argv[], bool append)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		int fd = open(log, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+void harness_reap(int *pid, int sig)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(*pid, NULL, WNOHANG) == *pid)
+			break;
+		harness_sleep_ms(20);
+	}
+	*pid = 0;
+}
+
+int harness_file_count(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int n = 0;
+	while (f && fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}

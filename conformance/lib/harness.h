@@ -122,6 +122,13 @@ int harness_peer_kill9(harness_peer *p);
 void harness_peer_log_tail(const harness_peer *p, int lines);
 /* A loopback TCP port free at the time of the call. */
 int harness_free_port(void);
+/* Other programs (agents, servers) of a test: fork + execv(argv[0]) with
+ * stdout/stderr into log (appended or truncated), killed with the harness;
+ * harness_reap() sends sig and waits (10 s at most), then zeroes *pid;
+ * harness_file_count() counts the lines of path holding needle. */
+int harness_spawn(const char *log, char *const argv[], bool append);
+void harness_reap(int *pid, int sig);
+int harness_file_count(const char *path, const char *needle);
 
 #define HARNESS_LOCAL_ONLY()                                                  \
 	do {                                                                  \
