@@ -156,6 +156,7 @@ include mk/bench.mk
 include mk/tools.mk
 include mk/sign.mk
 include mk/vendor.mk
+include mk/coordinator.mk
 
 -include mk/fuzz.mk
 -include $(shell find $(B)/obj $(B)/obj-pic -name '*.d' 2>/dev/null)
