@@ -14,3 +14,7 @@ $(B)/hearth-coordinator: $(B)/obj/ae/coordinator/hearth_coordinator_main.o $(COO
 # hearth-device, and makes vendor keys with hsign
 $(B)/conformance/20_coordinator_test: LDLIBS += $(SIGN_LIBS)
 $(B)/conformance/20_coordinator_test: | $(B)/hearth-coordinator $(B)/hearth-vendor $(B)/hearth-device
+
+$(B)/tests/coordinator_test: $(B)/obj/tests/unit/coordinator_test.o $(COORD_OBJ) $(B)/libhearthclient.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(COORD_LIBS) $(CMOCKA_LIBS)
