@@ -189,7 +189,7 @@ static int vendor_flag(struct co_config *cfg, const char *arg, const char *key, 
 {
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg || (size_t)(eq - arg) > CO_STR_MAX)
-		return err_set(err, errlen, "--vendor%s expects NAME=VALUE, got '%.64s'", key[0] == 'u' ? "" : "-x", arg);
+		return err_set(err, errlen, "a vendor option expects NAME=VALUE, got '%.64s'%s", arg, NULL);
 	char name[CO_STR_MAX + 1];
 	memcpy(name, arg, (size_t)(eq - arg));
 	name[eq - arg] = '\0';
