@@ -3,6 +3,7 @@
 #   build/hearth-device   the simulated device agent (see README "Device agent")
 #   build/hearth-sign     keys, signed manifests and assignments, image encryption (README "Signing")
 #   build/hearth-vendor   the manufacturer's update service over HTTPS (README "Manufacturer service")
+#   build/hearth-coordinator  the operator's updates coordinator: inventory, plan (README "Updates coordinator")
 #   make test         build and run every test (unit + conformance)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make WERROR=1     warnings are errors (CI)
@@ -156,6 +157,7 @@ include mk/bench.mk
 include mk/tools.mk
 include mk/sign.mk
 include mk/vendor.mk
+include mk/coordinator.mk
 
 -include mk/fuzz.mk
 -include $(shell find $(B)/obj $(B)/obj-pic -name '*.d' 2>/dev/null)

@@ -1,0 +1,263 @@
+/*
+ * co_config.c - hearth-coordinator configuration: an INI file (-c FILE,
+ * libinih) and flags; a flag overrides the file. Vendor sections are
+ * [vendor "<manufacturer>"] with url, ca and key; the flags --vendor
+ * NAME=URL, --vendor-ca NAME=FILE and --vendor-key NAME=FILE add or
+ * complete the same entries. Every value is checked for length and
+ * character set when it is read; the first problem is the error.
+ */
+#include "ae/coordinator/coord.h"
+
+#include <getopt.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int err_set(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+	snprintf(err, errlen, fmt, a, b ? b : "");
+	return -1;
+}
+
+/* Copy val into dst (n bytes) when it fits and is printable. */
+static int put(char *dst, size_t n, const char *val, const char *what, char *err, size_t errlen)
+{
+	size_t len = strlen(val);
+	if (len == 0 || len >= n)
+		return err_set(err, errlen, "%s: empty or too long%s", what, NULL);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
+			return err_set(err, errlen, "%s: control character%s", what, NULL);
+	memcpy(dst, val, len + 1);
+	return 0;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > CO_STR_MAX || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+const struct co_vendor_cfg *co_config_vendor(const struct co_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nvendors; i++)
+		if (strcmp(cfg->vendor[i].name, name) == 0)
+			return &cfg->vendor[i];
+	return NULL;
+}
+
+static struct co_vendor_cfg *vendor_get(struct co_config *cfg, const char *name, char *err, size_t errlen)
+{
+	if (!name_ok(name)) {
+		err_set(err, errlen, "vendor name '%.64s' is not [A-Za-z0-9._-]{1,128}%s", name, NULL);
+		return NULL;
+	}
+	struct co_vendor_cfg *v = (struct co_vendor_cfg *)co_config_vendor(cfg, name);
+	if (v)
+		return v;
+	if (cfg->nvendors >= CO_VENDORS_MAX) {
+		err_set(err, errlen, "more than %s vendors%s", "16", NULL);
+		return NULL;
+	}
+	v = &cfg->vendor[cfg->nvendors++];
+	memset(v, 0, sizeof(*v));
+	memcpy(v->name, name, strlen(name) + 1);
+	return v;
+}
+
+static int vendor_set(struct co_config *cfg, const char *name, const char *key, const char *val, char *err,
+                      size_t errlen)
+{
+	struct co_vendor_cfg *v = vendor_get(cfg, name, err, errlen);
+	if (!v)
+		return -1;
+	if (strcmp(key, "url") == 0) {
+		if (strncmp(val, "https://", 8) != 0 && strncmp(val, "http://", 7) != 0)
+			return err_set(err, errlen, "vendor %s: url must be https://host:port%s", name, NULL);
+		return put(v->url, sizeof(v->url), val, "vendor url", err, errlen);
+	}
+	if (strcmp(key, "ca") == 0)
+		return put(v->ca, sizeof(v->ca), val, "vendor ca", err, errlen);
+	if (strcmp(key, "key") == 0)
+		return put(v->key, sizeof(v->key), val, "vendor key", err, errlen);
+	return err_set(err, errlen, "[vendor \"%s\"] unknown key '%.64s'", name, key);
+}
+
+static int set_in(struct co_config *cfg, const char *key, const char *val, char *err, size_t errlen)
+{
+	if (strcmp(key, "url") == 0) {
+		if (strncmp(val, "https://", 8) != 0 && strncmp(val, "http://", 7) != 0)
+			return err_set(err, errlen, "in url '%.64s' must be http(s)://host:port%s", val, NULL);
+		return put(cfg->in_url, sizeof(cfg->in_url), val, "in url", err, errlen);
+	}
+	if (strcmp(key, "cse-id") == 0 || strcmp(key, "cse-rn") == 0 || strcmp(key, "originator") == 0) {
+		const char *v = strcmp(key, "cse-id") == 0 && val[0] == '/' ? val + 1 : val;
+		if (!name_ok(v))
+			return err_set(err, errlen, "in %s '%.64s' is not a name", key, val);
+		char *dst = strcmp(key, "cse-id") == 0 ? cfg->cse_id : strcmp(key, "cse-rn") == 0 ? cfg->cse_rn
+		                                                                                 : cfg->originator;
+		return put(dst, CO_STR_MAX + 1, v, key, err, errlen);
+	}
+	if (strcmp(key, "ca") == 0)
+		return put(cfg->in_ca, sizeof(cfg->in_ca), val, "in ca", err, errlen);
+	return err_set(err, errlen, "[in] unknown key '%.64s'%s", key, NULL);
+}
+
+typedef struct ini_ctx {
+	struct co_config *cfg;
+	char *err;
+	size_t errlen;
+	bool failed;
+} ini_ctx;
+
+static int on_kv(void *user, const char *section, const char *key, const char *val)
+{
+	ini_ctx *x = user;
+	if (x->failed)
+		return 0;
+	int rc = -1;
+	size_t sl = strlen(section);
+	if (strcmp(section, "in") == 0)
+		rc = set_in(x->cfg, key, val, x->err, x->errlen);
+	else if (strcmp(section, "operator") == 0 && strcmp(key, "key") == 0)
+		rc = put(x->cfg->operator_key, sizeof(x->cfg->operator_key), val, "operator key", x->err, x->errlen);
+	else if (strcmp(section, "coordinator") == 0 && strcmp(key, "state-dir") == 0)
+		rc = put(x->cfg->state_dir, sizeof(x->cfg->state_dir), val, "state-dir", x->err, x->errlen);
+	else if (sl > 9 && sl < CO_STR_MAX + 10 && strncmp(section, "vendor \"", 8) == 0 && section[sl - 1] == '"') {
+		char name[CO_STR_MAX + 2];
+		memcpy(name, section + 8, sl - 9);
+		name[sl - 9] = '\0';
+		rc = vendor_set(x->cfg, name, key, val, x->err, x->errlen);
+	} else
+		err_set(x->err, x->errlen, "unknown key '%.64s' in section [%.64s]", key, section);
+	if (rc != 0)
+		x->failed = true;
+	return rc == 0;
+}
+
+static int read_ini(struct co_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char inner[CO_ERR_MAX] = "";
+	ini_ctx x = { .cfg = cfg, .err = inner, .errlen = sizeof(inner) };
+	int r = ini_parse(path, on_kv, &x);
+	if (r == -1)
+		return err_set(err, errlen, "cannot open config file '%.200s'%s", path, NULL);
+	if (r == -2)
+		return err_set(err, errlen, "%.200s: out of memory%s", path, NULL);
+	if (r > 0) {
+		if (x.failed)
+			snprintf(err, errlen, "%.200s:%d: %s", path, r, inner);
+		else
+			snprintf(err, errlen, "%.200s:%d: syntax error", path, r);
+		return -1;
+	}
+	return 0;
+}
+
+void co_config_usage(FILE *f)
+{
+	fputs("usage: hearth-coordinator [-c FILE] [options] inventory|plan [--json FILE]\n"
+	      "  -c FILE               INI file ([in], [vendor \"NAME\"], [operator], [coordinator])\n"
+	      "  --in-url URL          the IN-CSE ([in] url)\n"
+	      "  --cse-id ID           its CSE-ID ([in] cse-id, default id-in)\n"
+	      "  --cse-rn NAME         its CSEBase name ([in] cse-rn, default cse-in)\n"
+	      "  --originator ID       the coordinator's AE-ID ([in] originator, default Ccoordinator)\n"
+	      "  --ca FILE             CA file for an https IN ([in] ca)\n"
+	      "  --vendor NAME=URL     a manufacturer's hearth-vendor service ([vendor \"NAME\"] url)\n"
+	      "  --vendor-ca NAME=FILE its CA file ([vendor \"NAME\"] ca)\n"
+	      "  --vendor-key NAME=FILE  its pinned public key PEM ([vendor \"NAME\"] key)\n"
+	      "  --operator-key FILE   the operator's private key PEM ([operator] key)\n"
+	      "  --state-dir DIR       ([coordinator] state-dir)\n"
+	      "  --json FILE           also write the result as a JSON array\n"
+	      "exit status: 0 done, 1 failed, 2 bad usage\n",
+	      f);
+}
+
+enum { F_IN_URL = 0x100, F_CSE_ID, F_CSE_RN, F_ORIG, F_CA, F_VENDOR, F_VENDOR_CA, F_VENDOR_KEY, F_OPKEY,
+       F_STATE, F_JSON };
+
+static int vendor_flag(struct co_config *cfg, const char *arg, const char *key, char *err, size_t errlen)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || (size_t)(eq - arg) > CO_STR_MAX)
+		return err_set(err, errlen, "a vendor option expects NAME=VALUE, got '%.64s'%s", arg, NULL);
+	char name[CO_STR_MAX + 1];
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	return vendor_set(cfg, name, key, eq + 1, err, errlen);
+}
+
+int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	static const struct option lo[] = {
+		{ "in-url", required_argument, NULL, F_IN_URL }, { "cse-id", required_argument, NULL, F_CSE_ID },
+		{ "cse-rn", required_argument, NULL, F_CSE_RN }, { "originator", required_argument, NULL, F_ORIG },
+		{ "ca", required_argument, NULL, F_CA },         { "vendor", required_argument, NULL, F_VENDOR },
+		{ "vendor-ca", required_argument, NULL, F_VENDOR_CA },
+		{ "vendor-key", required_argument, NULL, F_VENDOR_KEY },
+		{ "operator-key", required_argument, NULL, F_OPKEY },
+		{ "state-dir", required_argument, NULL, F_STATE }, { "json", required_argument, NULL, F_JSON },
+		{ "help", no_argument, NULL, 'h' },              { NULL, 0, NULL, 0 },
+	};
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->cse_id, sizeof(cfg->cse_id), "id-in");
+	snprintf(cfg->cse_rn, sizeof(cfg->cse_rn), "cse-in");
+	snprintf(cfg->originator, sizeof(cfg->originator), "Ccoordinator");
+	/* first pass: the file, so that flags override it */
+	opterr = 0;
+	optind = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":c:h", lo, NULL)) != -1) {
+		if (c == 'c' && read_ini(cfg, optarg, err, errlen) != 0)
+			return -1;
+		if (c == 'h')
+			cfg->help = true;
+		if (c == '?')
+			return err_set(err, errlen, "unknown option '%.64s'%s", argv[optind - 1], NULL);
+		if (c == ':')
+			return err_set(err, errlen, "option '%.64s' needs a value%s", argv[optind - 1], NULL);
+	}
+	if (cfg->help)
+		return 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":c:h", lo, NULL)) != -1) {
+		int rc = 0;
+		switch (c) {
+		case F_IN_URL: rc = set_in(cfg, "url", optarg, err, errlen); break;
+		case F_CSE_ID: rc = set_in(cfg, "cse-id", optarg, err, errlen); break;
+		case F_CSE_RN: rc = set_in(cfg, "cse-rn", optarg, err, errlen); break;
+		case F_ORIG: rc = set_in(cfg, "originator", optarg, err, errlen); break;
+		case F_CA: rc = set_in(cfg, "ca", optarg, err, errlen); break;
+		case F_VENDOR: rc = vendor_flag(cfg, optarg, "url", err, errlen); break;
+		case F_VENDOR_CA: rc = vendor_flag(cfg, optarg, "ca", err, errlen); break;
+		case F_VENDOR_KEY: rc = vendor_flag(cfg, optarg, "key", err, errlen); break;
+		case F_OPKEY: rc = put(cfg->operator_key, sizeof(cfg->operator_key), optarg, "--operator-key", err, errlen); break;
+		case F_STATE: rc = put(cfg->state_dir, sizeof(cfg->state_dir), optarg, "--state-dir", err, errlen); break;
+		case F_JSON: rc = put(cfg->json_out, sizeof(cfg->json_out), optarg, "--json", err, errlen); break;
+		default: break;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (optind != argc - 1)
+		return err_set(err, errlen, "expected one command, inventory or plan%s%s", "", NULL);
+	const char *cmd = argv[optind];
+	if (strcmp(cmd, "inventory") != 0 && strcmp(cmd, "plan") != 0)
+		return err_set(err, errlen, "unknown command '%.32s' (inventory or plan)%s", cmd, NULL);
+	snprintf(cfg->command, sizeof(cfg->command), "%s", cmd);
+	if (!cfg->in_url[0])
+		return err_set(err, errlen, "no IN-CSE: [in] url or --in-url%s%s", "", NULL);
+	for (size_t i = 0; i < cfg->nvendors; i++)
+		if (!cfg->vendor[i].url[0] || !cfg->vendor[i].key[0])
+			return err_set(err, errlen, "vendor %s: url and key are required%s", cfg->vendor[i].name, NULL);
+	return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * coord.h - hearth-coordinator, the operator's updates coordinator: an AE
+ * on the IN-CSE that reads the inventory of every home from the announced
+ * resources and plans updates against the manufacturers' services
+ * (README "Updates coordinator (hearth-coordinator)").
+ *
+ * Design note
+ *   Three steps, each a pure function of what the previous one returned,
+ *   so the decision rules can be tested without a network:
+ *     co_inventory_build()  the IN-CSE: <remoteCSE>s, their nodeAnnc and
+ *                           deviceInfo/firmware announced children;
+ *     co_vendor_fetch()     one manufacturer service over HTTPS: catalog,
+ *                           the latest manifest of each model present in
+ *                           the inventory (verified with the pinned key;
+ *                           one that does not verify is kept only as the
+ *                           reason it was refused), advisories;
+ *     co_plan_device()      one device against what its vendor gave.
+ *   Everything read from the network is bounded: strings by CO_STR_MAX
+ *   (a longer value counts as missing), counts by CO_*_MAX.
+ *
+ * Ownership
+ *   co_config_free(), co_inventory_free() and co_vendor_data_free() free
+ *   what the matching call filled and accept half-built objects. json_t *
+ *   results are new references.
+ *
+ * Return values
+ *   int functions give 0 on success and -1 with a one-line message in err.
+ */
+#ifndef HEARTH_COORD_H
+#define HEARTH_COORD_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ae/lib/hsign.h"
+#include "ae/lib/m2m_client.h"
+
+/* limits */
+#define CO_STR_MAX 128u        /* one attribute value kept from the IN or a vendor */
+#define CO_ADDR_MAX 256u       /* a resource address */
+#define CO_VENDORS_MAX 16u
+#define CO_GATEWAYS_MAX 1024u
+#define CO_DEVICES_MAX 8192u
+#define CO_MODELS_MAX 256u     /* models asked of one vendor */
+#define CO_ADVISORIES_MAX 1024u
+#define CO_ERR_MAX 512u
+
+/* ---- configuration -------------------------------------------------------- */
+
+struct co_vendor_cfg {
+	char name[CO_STR_MAX + 1]; /* the manufacturer (deviceInfo man, manifest vendor) */
+	char url[CO_ADDR_MAX];     /* https://host:port of its hearth-vendor */
+	char ca[PATH_MAX];         /* CA file verifying that service ("" = system store) */
+	char key[PATH_MAX];        /* its pinned public key PEM */
+};
+
+struct co_config {
+	char in_url[CO_ADDR_MAX];
+	char cse_id[CO_STR_MAX + 1];
+	char cse_rn[CO_STR_MAX + 1];
+	char originator[CO_STR_MAX + 1];
+	char in_ca[PATH_MAX];
+	char operator_key[PATH_MAX];
+	char state_dir[PATH_MAX];
+	struct co_vendor_cfg vendor[CO_VENDORS_MAX];
+	size_t nvendors;
+	/* command line only */
+	char command[16];          /* "inventory" | "plan" */
+	char json_out[PATH_MAX];   /* "" = none */
+	bool help;
+};
+
+/* Parse argv (and the INI file given with -c). Exit status semantics of the
+ * caller: -1 here means bad usage (2). */
+int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size_t errlen);
+void co_config_usage(FILE *f);
+/* Find a configured vendor by manufacturer name, or NULL. */
+const struct co_vendor_cfg *co_config_vendor(const struct co_config *cfg, const char *name);
+
+/* ---- inventory ------------------------------------------------------------ */
+
+struct co_device {
+	char gateway[CO_STR_MAX + 1];  /* CSE-ID of the gateway, "id-mn" */
+	char node[CO_ADDR_MAX];        /* the node at the gateway (lnk), "/id-mn/nod..." */
+	char annc[CO_ADDR_MAX];        /* its announced copy at the IN */
+	char ni[CO_STR_MAX + 1];
+	char man[CO_STR_MAX + 1], mod[CO_STR_MAX + 1], hwv[CO_STR_MAX + 1], fwv[CO_STR_MAX + 1];
+	char vr[CO_STR_MAX + 1];       /* firmware vr ("" without a firmware mgmtObj) */
+	char trust[24];                /* verified | gateway-asserted | failed | unknown */
+	char trust_reason[CO_STR_MAX + 1];
+};
+
+struct co_inventory {
+	struct co_device *dev;
+	size_t n;
+	size_t gateways;
+};
+
+/* Register the coordinator's AE at the IN (or reuse the one registered
+ * under its originator). */
+int co_register(m2m_client *in, const struct co_config *cfg, char *err, size_t errlen);
+int co_inventory_build(m2m_client *in, const struct co_config *cfg, struct co_inventory *inv, char *err,
+                       size_t errlen);
+void co_inventory_free(struct co_inventory *inv);
+/* Read the attestation verdict from a node's labels (array or NULL). */
+void co_trust_from_labels(const json_t *lbl, struct co_device *d);
+json_t *co_device_json(const struct co_device *d);
+
+/* ---- plan ----------------------------------------------------------------- */
+
+struct co_model {
+	char model[CO_STR_MAX + 1];
+	bool in_catalog;
+	char latest[CO_STR_MAX + 1];   /* catalog's latest version */
+	json_t *manifest;              /* verified payload, or NULL */
+	char refused[CO_ERR_MAX];      /* why there is no verified manifest */
+};
+
+struct co_vendor_data {
+	const struct co_vendor_cfg *cfg;
+	bool ok;                       /* catalog fetched */
+	char error[CO_ERR_MAX];        /* when !ok */
+	struct co_model *model;
+	size_t nmodels;
+	json_t *advisories;            /* array (possibly empty) */
+};
+
+/* Fetch catalog, manifests of the given models and advisories. Failures
+ * are recorded in vd (never fatal): returns nothing. */
+void co_vendor_fetch(const struct co_vendor_cfg *vc, const char *const *models, size_t nmodels, time_t now,
+                     struct co_vendor_data *vd);
+void co_vendor_data_free(struct co_vendor_data *vd);
+
+/* Compare two versions: dot-separated fields, numeric fields numerically,
+ * others byte-wise; a missing field is below a present one. <0, 0, >0. */
+int co_version_cmp(const char *a, const char *b);
+
+/* One plan row for device d; vd is its vendor's data or NULL when no
+ * vendor service is configured for its manufacturer. */
+json_t *co_plan_device(const struct co_device *d, const struct co_vendor_data *vd);
+
+#endif

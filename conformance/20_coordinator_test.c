@@ -1,0 +1,428 @@
+/*
+ * 20_coordinator_test.c - the updates coordinator hearth-coordinator,
+ * black box, with the real programs only: the harness' IN-CSE, an MN-CSE
+ * registered to it (with device attestation on, so keyless devices are
+ * gateway-asserted), four hearth-device agents behind the MN announcing
+ * to the IN, and three hearth-vendor services over HTTPS (a throwaway PKI,
+ * pki.h; vendor keys made with the hsign library; releases written with
+ * `hearth-vendor publish`):
+ *   Acme lamp 2.0 (seq 2, hw 1.0, medium) with advisory HSA-1 (kev) for 1.0;
+ *   Globex plug 3.0 (seq 3, hw 2, low);
+ *   Initech oven 5.0, whose key the coordinator does not pin (it pins another).
+ * Devices: lamp 2.0 hw 1.0 (current), lamp 1.0 hw 1.0 (outdated, critical
+ * through the kev advisory, eligible), plug 1.0 hw 9 (outdated, hardware
+ * not in the manifest), oven 4.0 (manifest refused: unknown-key).
+ * `hearth-coordinator plan --json F` runs as a separate process; every
+ * row of F is checked. Local mode only; skipped without `openssl`.
+ */
+#include "conformance/lib/harness.h"
+#include "conformance/lib/pki.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ae/lib/hsign.h"
+
+extern char **environ;
+
+static harness_peer mn = { .name = "mn" };
+static char bindir[PATH_MAX];
+static bool skip_all;
+static const char *skip_why = "";
+
+typedef struct vendor {
+	const char *name, *model, *version, *seq, *hw, *crit;
+	int port;
+	pid_t pid;
+} vendor;
+
+static vendor vend[3] = {
+	{ "Acme", "lamp", "2.0", "2", "1.0", "medium", 0, 0 },
+	{ "Globex", "plug", "3.0", "3", "2", "low", 0, 0 },
+	{ "Initech", "oven", "5.0", "5", "X", "high", 0, 0 },
+};
+
+typedef struct agent {
+	const char *man, *model, *serial, *fwv, *hwv;
+	int port;
+	pid_t pid;
+} agent;
+
+static agent dev[4] = {
+	{ "Acme", "lamp", "1", "2.0", "1.0", 0, 0 },
+	{ "Acme", "lamp", "2", "1.0", "1.0", 0, 0 },
+	{ "Globex", "plug", "3", "1.0", "9", 0, 0 },
+	{ "Initech", "oven", "4", "4.0", "X", 0, 0 },
+};
+
+#define SKIP_IF_NEEDED()                                                  \
+	do {                                                              \
+		HARNESS_LOCAL_ONLY();                                     \
+		if (skip_all) {                                           \
+			print_message("[  SKIP    ] %s\n", skip_why); \
+			skip();                                           \
+		}                                                         \
+	} while (0)
+
+/* Run bin args... with stdout/stderr into log; wait: exit status, else pid. */
+static pid_t run(const char *prog, const char *const *args, const char *log, bool wait)
+{
+	char bin[PATH_MAX + 32];
+	snprintf(bin, sizeof(bin), "%s/%s", bindir, prog);
+	const char *argv[48];
+	int n = 0;
+	argv[n++] = bin;
+	for (; args[n - 1] && n < 47; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	pid_t pid;
+	int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return -1;
+	if (!wait)
+		return pid;
+	int st = 0;
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* SIGTERM and reap (SIGKILL after 5 s); 0 when it exited with status 0. */
+static int stop(pid_t *pid)
+{
+	if (*pid <= 0)
+		return 0;
+	kill(*pid, SIGTERM);
+	int st = 0;
+	for (int i = 0; i < 250; i++) {
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			*pid = 0;
+			return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+		}
+		harness_sleep_ms(20);
+	}
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+	return -1;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+static int make_key(const char *stem)
+{
+	hs_key *k = NULL;
+	const char *reason = NULL;
+	char priv[PATH_MAX], pub[PATH_MAX];
+	snprintf(priv, sizeof(priv), "%s", pki_path(hfmt("%s.pem", stem)));
+	snprintf(pub, sizeof(pub), "%s", pki_path(hfmt("%s.pub", stem)));
+	int rc = hs_key_generate(&k, &reason) == 0 && hs_key_save(k, priv, pub, &reason) == 0 ? 0 : -1;
+	hs_key_free(&k);
+	return rc;
+}
+
+static const char ADV[] = "{\"id\":\"HSA-1\",\"model\":\"lamp\",\"affected\":[\"1.0\"],\"fixed\":\"2.0\","
+                          "\"cvss\":7.5,\"kev\":true,\"title\":\"Exploited lamp bug\",\"published\":\"2025-03-01\"}\n";
+
+/* A vendor directory with one release, then serve it. */
+static int vendor_start(vendor *v)
+{
+	char dir[PATH_MAX], key[PATH_MAX], img[PATH_MAX], log[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", pki_path(v->name));
+	snprintf(key, sizeof(key), "%s", pki_path(hfmt("%s.pem", v->name)));
+	snprintf(img, sizeof(img), "%s", pki_path(hfmt("%s.bin", v->model)));
+	snprintf(log, sizeof(log), "%s", pki_path(hfmt("%s.log", v->name)));
+	if (make_key(v->name) != 0 || mkdir(dir, 0755) != 0 ||
+	    write_text(hfmt("%s/vendor.ini", dir),
+	               hfmt("[vendor]\nname = %s\ntls-cert = %s\ntls-key = %s\npub-key = %s\n", v->name,
+	                    pki_path("srv.pem"), pki_path("srv.key"), pki_path(hfmt("%s.pub", v->name)))) != 0 ||
+	    write_text(img, hfmt("HEARTH-IMAGE v1 %s %s\n", v->model, v->version)) != 0)
+		return -1;
+	const char *pub[] = { "publish", "--dir", dir, "--key", key, "--model", v->model, "--version", v->version,
+	                      "--seq", v->seq, "--hw", v->hw, "--image", img, "--criticality", v->crit, NULL };
+	if (run("hearth-vendor", pub, log, true) != 0)
+		return -1;
+	if (strcmp(v->model, "lamp") == 0 &&
+	    (mkdir(hfmt("%s/advisories", dir), 0755) != 0 || write_text(hfmt("%s/advisories/HSA-1.json", dir), ADV) != 0))
+		return -1;
+	char port[16];
+	v->port = harness_free_port();
+	snprintf(port, sizeof(port), "%d", v->port);
+	const char *serve[] = { "serve", "--dir", dir, "--port", port, NULL };
+	v->pid = run("hearth-vendor", serve, log, false);
+	return v->pid > 0 ? 0 : -1;
+}
+
+static int agent_start(agent *a)
+{
+	char port[16], state[PATH_MAX], log[PATH_MAX];
+	a->port = harness_free_port();
+	snprintf(port, sizeof(port), "%d", a->port);
+	snprintf(state, sizeof(state), "%s", pki_path(hfmt("dev-%s", a->serial)));
+	snprintf(log, sizeof(log), "%s", pki_path(hfmt("dev-%s.log", a->serial)));
+	const char *args[] = { "--cse-url", mn.url, "--cse-id", "id-mn", "--cse-rn", "cse-mn", "--listen-port", port,
+	                       "--state-dir", state, "--manufacturer", a->man, "--model", a->model, "--serial",
+	                       a->serial, "--fw-version", a->fwv, "--hw-version", a->hwv, "--announce-to", "id-in",
+	                       NULL };
+	a->pid = run("hearth-device", args, log, false);
+	return a->pid > 0 ? 0 : -1;
+}
+
+/* Wait until the node of a is announced at the IN with its attestation
+ * label, deviceInfo and firmware. */
+static bool announced(const agent *a, long ms)
+{
+	char to[256];
+	snprintf(to, sizeof(to), "%s/id-mn/%s-%s-node", harness_cse_rn(), a->model, a->serial);
+	int64_t end = harness_now_ms() + ms;
+	for (;;) {
+		m2m_result r;
+		harness_req(&r, M2M_OP_RETRIEVE, to, harness_admin(), -1, NULL, "rcn=4");
+		json_t *n = json_object_get(r.body, "m2m:nodA");
+		bool ok = n && json_object_get(n, "m2m:fwrA") && json_object_get(n, "m2m:dviA") &&
+		          harness_list_has_str(json_object_get(n, "lbl"), "hearth:trust=gateway-asserted");
+		m2m_result_clear(&r);
+		if (ok)
+			return true;
+		if (harness_now_ms() >= end)
+			return false;
+		harness_sleep_ms(100);
+	}
+}
+
+static int group_setup(void **state)
+{
+	int rc = harness_group_setup(state);
+	if (rc != 0 || !harness_is_local())
+		return rc;
+	if (!pki_openssl_present()) {
+		skip_all = true;
+		skip_why = "the openssl command is not installed";
+		return 0;
+	}
+	const char *cse = getenv("HEARTH_BIN");
+	if (cse && strrchr(cse, '/'))
+		snprintf(bindir, sizeof(bindir), "%.*s", (int)(strrchr(cse, '/') - cse), cse);
+	else
+		snprintf(bindir, sizeof(bindir), "build");
+	if (pki_init() != 0 || pki_write("srv.ext", "subjectAltName=IP:127.0.0.1\n") != 0 ||
+	    pki_make_key("ca", "Hearth coordinator test CA", true) != 0 || pki_make_key("srv", "127.0.0.1", false) != 0 ||
+	    pki_sign("srv", "ca", "srv.ext") != 0 || make_key("rogue") != 0 || mkdir(pki_path("trust"), 0755) != 0) {
+		print_error("20_coordinator: PKI setup failed (see %s)\n", pki_dir());
+		return -1;
+	}
+	char in_admin[128], trust[PATH_MAX];
+	snprintf(in_admin, sizeof(in_admin), "%s/%s", harness_csi(), harness_admin());
+	snprintf(trust, sizeof(trust), "%s", pki_path("trust"));
+	const char *args[] = { "--cse-type", "mn", "--registrar-url", harness_url(), "--registrar-id",
+	                       harness_cse_id(), "--registrar-rn", harness_cse_rn(), "--registrar-check", "1",
+	                       "--admin", in_admin, "--attest-trust-dir", trust, NULL };
+	if (harness_peer_start(&mn, args) != 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++)
+		if (vendor_start(&vend[i]) != 0) {
+			print_error("20_coordinator: vendor %s did not start (see %s)\n", vend[i].name, pki_dir());
+			return -1;
+		}
+	for (size_t i = 0; i < 4; i++)
+		if (agent_start(&dev[i]) != 0)
+			return -1;
+	for (size_t i = 0; i < 4; i++)
+		if (!announced(&dev[i], 15000)) {
+			print_error("20_coordinator: device %s-%s not announced (see %s)\n", dev[i].model, dev[i].serial,
+			            pki_dir());
+			return -1;
+		}
+	/* the coordinator's configuration: Initech's key pinned wrong */
+	char ini[8192];
+	int n = snprintf(ini, sizeof(ini), "[in]\nurl = %s\noriginator = %s\n", harness_url(), harness_admin());
+	for (size_t i = 0; i < 3; i++)
+		n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[vendor \"%s\"]\nurl = https://127.0.0.1:%d\nca = %s\nkey = %s\n",
+		              vend[i].name, vend[i].port, pki_path("ca.pem"),
+		              pki_path(hfmt("%s.pub", i == 2 ? "rogue" : vend[i].name)));
+	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[coordinator]\nstate-dir = %s\n", pki_path("coord"));
+	return write_text(pki_path("coord.ini"), ini);
+}
+
+static int group_teardown(void **state)
+{
+	int rc = 0;
+	for (size_t i = 0; i < 4; i++)
+		stop(&dev[i].pid);
+	for (size_t i = 0; i < 3; i++)
+		if (stop(&vend[i].pid) != 0)
+			rc = -1;
+	if (mn.pid > 0 && harness_peer_stop(&mn) != 0) {
+		harness_peer_log_tail(&mn, 30);
+		rc = -1;
+	}
+	if (rc == 0 && pki_dir()[0] && !getenv("HEARTH_KEEP"))
+		pki_cleanup();
+	return harness_group_teardown(state) || rc;
+}
+
+/* Run the coordinator with args; its exit status; JSON output into *out. */
+static int coordinator(const char *cmd, json_t **out)
+{
+	char ini[PATH_MAX], json[PATH_MAX], log[PATH_MAX];
+	snprintf(ini, sizeof(ini), "%s", pki_path("coord.ini"));
+	snprintf(json, sizeof(json), "%s", pki_path(hfmt("%s.json", cmd)));
+	snprintf(log, sizeof(log), "%s", pki_path(hfmt("coord-%s.log", cmd)));
+	unlink(json);
+	const char *args[] = { "-c", ini, cmd, "--json", json, NULL };
+	int st = run("hearth-coordinator", args, log, true);
+	if (out) {
+		json_error_t je;
+		*out = json_load_file(json, 0, &je);
+	}
+	if (st != 0)
+		print_error("hearth-coordinator %s: exit status %d (log %s)\n", cmd, st, log);
+	return st;
+}
+
+static const json_t *row_of(const json_t *rows, const char *ni)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r) {
+		const char *s = harness_jstr(r, "ni");
+		if (s && strcmp(s, ni) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static void check_null(const json_t *r, const char *k)
+{
+	EXPECT_TRUE(json_is_null(json_object_get(r, k)), r);
+}
+
+static void test_inventory(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	harness_case("inventory: one record per device, from the announced resources");
+	json_t *rows = NULL;
+	assert_int_equal(coordinator("inventory", &rows), 0);
+	EXPECT_TRUE(json_array_size(rows) == 4, rows);
+	for (size_t i = 0; i < 4; i++) {
+		const json_t *r = row_of(rows, hfmt("urn:dev:%s:%s:%s", dev[i].man, dev[i].model, dev[i].serial));
+		EXPECT_TRUE(r != NULL, rows);
+		EXPECT_STR(r, "gateway", "id-mn");
+		EXPECT_STR(r, "manufacturer", dev[i].man);
+		EXPECT_STR(r, "model", dev[i].model);
+		EXPECT_STR(r, "hwv", dev[i].hwv);
+		EXPECT_STR(r, "fwv", dev[i].fwv);
+		EXPECT_STR(r, "vr", dev[i].fwv);
+		EXPECT_STR(r, "trust", "gateway-asserted");
+		const char *node = harness_jstr(r, "node");
+		EXPECT_TRUE(node && strncmp(node, "/id-mn/", 7) == 0, r);
+	}
+	json_decref(rows);
+	harness_case("run again: the registered AE is reused");
+	assert_int_equal(coordinator("inventory", NULL), 0);
+}
+
+static void test_plan(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	json_t *rows = NULL;
+	assert_int_equal(coordinator("plan", &rows), 0);
+	EXPECT_TRUE(json_array_size(rows) == 4, rows);
+
+	harness_case("lamp 2.0: current");
+	const json_t *r = row_of(rows, "urn:dev:Acme:lamp:1");
+	EXPECT_TRUE(r != NULL, rows);
+	EXPECT_STR(r, "latest", "2.0");
+	EXPECT_INT(r, "latest_seq", 2);
+	EXPECT_TRUE(json_is_true(json_object_get(r, "current")), r);
+	check_null(r, "criticality");
+	EXPECT_TRUE(json_is_false(json_object_get(r, "eligible")), r);
+	EXPECT_STR(r, "action", "none");
+	EXPECT_STR(r, "reason", "current");
+	EXPECT_TRUE(json_array_size(json_object_get(r, "advisories")) == 0, r);
+
+	harness_case("lamp 1.0: outdated, critical through a known-exploited advisory, eligible");
+	r = row_of(rows, "urn:dev:Acme:lamp:2");
+	EXPECT_TRUE(r != NULL, rows);
+	EXPECT_STR(r, "latest", "2.0");
+	EXPECT_TRUE(json_is_false(json_object_get(r, "current")), r);
+	EXPECT_STR(r, "criticality", "critical");
+	EXPECT_TRUE(json_is_true(json_object_get(r, "eligible")), r);
+	EXPECT_STR(r, "action", "update");
+	EXPECT_STR(r, "reason", "outdated: 1.0 -> 2.0");
+	EXPECT_TRUE(harness_list_has_str(json_object_get(r, "advisories"), "HSA-1"), r);
+
+	harness_case("plug 1.0 on hardware 9: outdated, not eligible (hardware)");
+	r = row_of(rows, "urn:dev:Globex:plug:3");
+	EXPECT_TRUE(r != NULL, rows);
+	EXPECT_STR(r, "latest", "3.0");
+	EXPECT_INT(r, "latest_seq", 3);
+	EXPECT_TRUE(json_is_false(json_object_get(r, "current")), r);
+	EXPECT_STR(r, "criticality", "low");
+	EXPECT_TRUE(json_is_false(json_object_get(r, "eligible")), r);
+	EXPECT_STR(r, "action", "blocked");
+	EXPECT_STR(r, "reason", "hardware 9 not in the manifest's hw list");
+
+	harness_case("oven: the manifest does not verify with the pinned key, never used");
+	r = row_of(rows, "urn:dev:Initech:oven:4");
+	EXPECT_TRUE(r != NULL, rows);
+	check_null(r, "latest");
+	check_null(r, "current");
+	check_null(r, "criticality");
+	EXPECT_TRUE(json_is_false(json_object_get(r, "eligible")), r);
+	EXPECT_STR(r, "action", "blocked");
+	EXPECT_STR(r, "reason", "manifest refused: unknown-key");
+	json_decref(rows);
+}
+
+static void test_usage(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	harness_case("bad usage: exit status 2");
+	const char *log = pki_path("usage.log");
+	char l[PATH_MAX];
+	snprintf(l, sizeof(l), "%s", log);
+	assert_int_equal(run("hearth-coordinator", (const char *const[]){ "frobnicate", NULL }, l, true), 2);
+	assert_int_equal(run("hearth-coordinator", (const char *const[]){ "--in-url", "ftp://x", "plan", NULL }, l, true), 2);
+	assert_int_equal(run("hearth-coordinator", (const char *const[]){ "-c", "/nonexistent.ini", "plan", NULL }, l, true), 2);
+	assert_int_equal(run("hearth-coordinator",
+	                     (const char *const[]){ "--in-url", "http://127.0.0.1:1", "--vendor", "Acme", "plan", NULL }, l, true),
+	                 2);
+	harness_case("an unreachable IN-CSE: exit status 1");
+	assert_int_equal(run("hearth-coordinator", (const char *const[]){ "--in-url", "http://127.0.0.1:1", "inventory", NULL },
+	                     l, true),
+	                 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		HTEST(test_inventory),
+		HTEST(test_plan),
+		HTEST(test_usage),
+	};
+	return cmocka_run_group_tests_name("20_coordinator", tests, group_setup, group_teardown);
+}
