@@ -152,11 +152,11 @@ static int vendor_start(vendor *v)
 	snprintf(key, sizeof(key), "%s", pki_path(hfmt("%s.pem", v->name)));
 	snprintf(img, sizeof(img), "%s", pki_path(hfmt("%s.bin", v->model)));
 	snprintf(log, sizeof(log), "%s", pki_path(hfmt("%s.log", v->name)));
-	if (make_key(v->name) != 0 || mkdir(dir, 0755) != 0 ||
+	if (mkdir(dir, 0755) != 0 ||
 	    write_text(hfmt("%s/vendor.ini", dir),
 	               hfmt("[vendor]\nname = %s\ntls-cert = %s\ntls-key = %s\npub-key = %s\n", v->name,
 	                    pki_path("srv.pem"), pki_path("srv.key"), pki_path(hfmt("%s.pub", v->name)))) != 0 ||
-	    write_text(img, hfmt("HEARTH-IMAGE v1 %s %s\n", v->model, v->version)) != 0)
+	    write_text(img, hfmt("HEARTH-IMAGE v1 version=%s model=%s\n", v->version, v->model)) != 0)
 		return -1;
 	const char *pub[] = { "publish", "--dir", dir, "--key", key, "--model", v->model, "--version", v->version,
 	                      "--seq", v->seq, "--hw", v->hw, "--image", img, "--criticality", v->crit, NULL };
@@ -227,16 +227,29 @@ static int group_setup(void **state)
 		snprintf(bindir, sizeof(bindir), "build");
 	if (pki_init() != 0 || pki_write("srv.ext", "subjectAltName=IP:127.0.0.1\n") != 0 ||
 	    pki_make_key("ca", "Hearth coordinator test CA", true) != 0 || pki_make_key("srv", "127.0.0.1", false) != 0 ||
-	    pki_sign("srv", "ca", "srv.ext") != 0 || make_key("rogue") != 0 || mkdir(pki_path("trust"), 0755) != 0) {
+	    pki_sign("srv", "ca", "srv.ext") != 0 || make_key("rogue") != 0 || make_key("operator") != 0 ||
+	    mkdir(pki_path("trust"), 0755) != 0 || mkdir(pki_path("vkeys"), 0755) != 0) {
 		print_error("20_coordinator: PKI setup failed (see %s)\n", pki_dir());
 		return -1;
 	}
-	char in_admin[128], trust[PATH_MAX];
+	/* the vendors' keys, pinned at the gateway too (verified updates) */
+	for (size_t i = 0; i < 3; i++) {
+		char pub[PATH_MAX], pin[PATH_MAX];
+		snprintf(pub, sizeof(pub), "%s", pki_path(hfmt("%s.pub", vend[i].name)));
+		snprintf(pin, sizeof(pin), "%s", pki_path(hfmt("vkeys/%s.pem", vend[i].name)));
+		if (make_key(vend[i].name) != 0 || link(pub, pin) != 0)
+			return -1;
+	}
+	char in_admin[128], trust[PATH_MAX], vkeys[PATH_MAX], opub[PATH_MAX], ca[PATH_MAX];
 	snprintf(in_admin, sizeof(in_admin), "%s/%s", harness_csi(), harness_admin());
 	snprintf(trust, sizeof(trust), "%s", pki_path("trust"));
+	snprintf(vkeys, sizeof(vkeys), "%s", pki_path("vkeys"));
+	snprintf(opub, sizeof(opub), "%s", pki_path("operator.pub"));
+	snprintf(ca, sizeof(ca), "%s", pki_path("ca.pem"));
 	const char *args[] = { "--cse-type", "mn", "--registrar-url", harness_url(), "--registrar-id",
 	                       harness_cse_id(), "--registrar-rn", harness_cse_rn(), "--registrar-check", "1",
-	                       "--admin", in_admin, "--attest-trust-dir", trust, NULL };
+	                       "--admin", in_admin, "--attest-trust-dir", trust, "--update-vendor-keys", vkeys,
+	                       "--update-operator-key", opub, "--transport-tls-ca", ca, NULL };
 	if (harness_peer_start(&mn, args) != 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++)
@@ -260,6 +273,7 @@ static int group_setup(void **state)
 		n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[vendor \"%s\"]\nurl = https://127.0.0.1:%d\nca = %s\nkey = %s\n",
 		              vend[i].name, vend[i].port, pki_path("ca.pem"),
 		              pki_path(hfmt("%s.pub", i == 2 ? "rogue" : vend[i].name)));
+	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[operator]\nkey = %s\n", pki_path("operator.pem"));
 	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[coordinator]\nstate-dir = %s\n", pki_path("coord"));
 	return write_text(pki_path("coord.ini"), ini);
 }
@@ -281,15 +295,16 @@ static int group_teardown(void **state)
 	return harness_group_teardown(state) || rc;
 }
 
-/* Run the coordinator with args; its exit status; JSON output into *out. */
-static int coordinator(const char *cmd, json_t **out)
+/* Run the coordinator: -c coord.ini cmd --json F [extra...]; its exit
+ * status; the JSON output into *out. */
+static int coordinator_x(const char *cmd, const char *extra1, const char *extra2, json_t **out)
 {
 	char ini[PATH_MAX], json[PATH_MAX], log[PATH_MAX];
 	snprintf(ini, sizeof(ini), "%s", pki_path("coord.ini"));
 	snprintf(json, sizeof(json), "%s", pki_path(hfmt("%s.json", cmd)));
 	snprintf(log, sizeof(log), "%s", pki_path(hfmt("coord-%s.log", cmd)));
 	unlink(json);
-	const char *args[] = { "-c", ini, cmd, "--json", json, NULL };
+	const char *args[] = { "-c", ini, cmd, "--json", json, extra1, extra2, NULL };
 	int st = run("hearth-coordinator", args, log, true);
 	if (out) {
 		json_error_t je;
@@ -300,12 +315,17 @@ static int coordinator(const char *cmd, json_t **out)
 	return st;
 }
 
+static int coordinator(const char *cmd, json_t **out)
+{
+	return coordinator_x(cmd, NULL, NULL, out);
+}
+
 static const json_t *row_of(const json_t *rows, const char *ni)
 {
 	size_t i;
 	json_t *r;
 	json_array_foreach(rows, i, r) {
-		const char *s = harness_jstr(r, "ni");
+		const char *s = harness_jstr(r, json_object_get(r, "ni") ? "ni" : "device");
 		if (s && strcmp(s, ni) == 0)
 			return r;
 	}
@@ -397,6 +417,104 @@ static void test_plan(void **state)
 	json_decref(rows);
 }
 
+static const char *agent_log(const agent *a)
+{
+	return pki_path(hfmt("dev-%s.log", a->serial));
+}
+
+/* status --campaign spring until the row of ni has a final status. */
+static json_t *status_until_final(const char *ni, long ms)
+{
+	int64_t end = harness_now_ms() + ms;
+	for (;;) {
+		json_t *rows = NULL;
+		int st = coordinator_x("status", "--campaign=spring", NULL, &rows);
+		const char *s = st == 0 ? harness_jstr(row_of(rows, ni), "status") : NULL;
+		if ((s && (strcmp(s, "successful") == 0 || strcmp(s, "failed") == 0)) || harness_now_ms() >= end)
+			return rows;
+		json_decref(rows);
+		harness_sleep_ms(300);
+	}
+}
+
+static void test_launch(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	int untouched[4];
+	for (size_t i = 0; i < 4; i++)
+		untouched[i] = harness_file_count(agent_log(&dev[i]), "notify: ");
+
+	harness_case("launch: the eligible lamp is started, the others are recorded with their plan reason");
+	json_t *rows = NULL;
+	assert_int_equal(coordinator_x("launch", "--campaign=spring", "--max-per-minute=600", &rows), 0);
+	EXPECT_TRUE(json_array_size(rows) == 4, rows);
+	const json_t *r = row_of(rows, "urn:dev:Acme:lamp:2");
+	EXPECT_TRUE(r != NULL, rows);
+	const char *st = harness_jstr(r, "status");
+	EXPECT_TRUE(st && (strcmp(st, "in-process") == 0 || strcmp(st, "successful") == 0), r);
+	EXPECT_STR(r, "before", "1.0");
+	EXPECT_STR(row_of(rows, "urn:dev:Acme:lamp:1"), "status", "current");
+	EXPECT_STR(row_of(rows, "urn:dev:Globex:plug:3"), "status", "blocked");
+	EXPECT_STR(row_of(rows, "urn:dev:Globex:plug:3"), "reason", "hardware 9 not in the manifest's hw list");
+	EXPECT_STR(row_of(rows, "urn:dev:Initech:oven:4"), "status", "blocked");
+	EXPECT_STR(row_of(rows, "urn:dev:Initech:oven:4"), "reason", "manifest refused: unknown-key");
+	json_decref(rows);
+
+	harness_case("status: the lamp ends successful with the new version (verified by the gateway)");
+	rows = status_until_final("urn:dev:Acme:lamp:2", 20000);
+	r = row_of(rows, "urn:dev:Acme:lamp:2");
+	EXPECT_TRUE(r != NULL, rows);
+	EXPECT_STR(r, "status", "successful");
+	EXPECT_STR(r, "before", "1.0");
+	EXPECT_STR(r, "after", "2.0");
+	EXPECT_STR(r, "manufacturer", "Acme");
+	EXPECT_STR(r, "model", "lamp");
+	EXPECT_STR(r, "trust", "gateway-asserted");
+	EXPECT_TRUE(harness_jstr(r, "reason") != NULL, r);
+	json_decref(rows);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[1]), "/hearth-cache/") >= 1, NULL);
+
+	harness_case("ineligible devices were not touched");
+	for (size_t i = 0; i < 4; i++)
+		if (i != 1)
+			EXPECT_TRUE(harness_file_count(agent_log(&dev[i]), "notify: ") == untouched[i], NULL);
+
+	harness_case("launch again: the lamp is not started a second time");
+	int downloads = harness_file_count(agent_log(&dev[1]), "downloading");
+	assert_int_equal(coordinator_x("launch", "--campaign=spring", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, "urn:dev:Acme:lamp:2"), "status", "successful");
+	json_decref(rows);
+	harness_sleep_ms(500);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[1]), "downloading") == downloads, NULL);
+
+	harness_case("the state is at the IN: a new coordinator process reads the same state");
+	m2m_result mr;
+	harness_req(&mr, M2M_OP_RETRIEVE, hfmt("%s/%s/campaigns/spring/la", harness_cse_rn(), harness_admin()),
+	            harness_admin(), -1, NULL, NULL);
+	EXPECT_RSC(&mr, 2000);
+	json_error_t je;
+	json_t *doc = json_loads(harness_jstr(harness_res(&mr, "m2m:cin"), "con") ? harness_jstr(harness_res(&mr, "m2m:cin"), "con") : "",
+	                         0, &je);
+	m2m_result_clear(&mr);
+	EXPECT_TRUE(doc != NULL, NULL);
+	EXPECT_STR(doc, "campaign", "spring");
+	EXPECT_TRUE(json_array_size(json_object_get(doc, "devices")) == 4, doc);
+	json_decref(doc);
+	rows = NULL;
+	assert_int_equal(coordinator_x("status", "--campaign=spring", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, "urn:dev:Acme:lamp:2"), "status", "successful");
+	EXPECT_STR(row_of(rows, "urn:dev:Acme:lamp:1"), "status", "current");
+	EXPECT_STR(row_of(rows, "urn:dev:Acme:lamp:1"), "after", "2.0");
+	json_decref(rows);
+
+	harness_case("status of an unknown campaign: exit status 1");
+	assert_int_equal(coordinator_x("status", "--campaign=nosuch", NULL, NULL), 1);
+	harness_case("a malformed campaign name or rate: exit status 2");
+	assert_int_equal(coordinator_x("status", "--campaign=../x", NULL, NULL), 2);
+	assert_int_equal(coordinator_x("launch", "--max-per-minute=-1", NULL, NULL), 2);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -422,6 +540,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		HTEST(test_inventory),
 		HTEST(test_plan),
+		HTEST(test_launch),
 		HTEST(test_usage),
 	};
 	return cmocka_run_group_tests_name("20_coordinator", tests, group_setup, group_teardown);

@@ -8,6 +8,7 @@
  */
 #include "ae/coordinator/coord.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <ini.h>
 #include <stdio.h>
@@ -165,7 +166,7 @@ static int read_ini(struct co_config *cfg, const char *path, char *err, size_t e
 
 void co_config_usage(FILE *f)
 {
-	fputs("usage: hearth-coordinator [-c FILE] [options] inventory|plan [--json FILE]\n"
+	fputs("usage: hearth-coordinator [-c FILE] [options] inventory|plan|launch|status [--json FILE]\n"
 	      "  -c FILE               INI file ([in], [vendor \"NAME\"], [operator], [coordinator])\n"
 	      "  --in-url URL          the IN-CSE ([in] url)\n"
 	      "  --cse-id ID           its CSE-ID ([in] cse-id, default id-in)\n"
@@ -178,12 +179,14 @@ void co_config_usage(FILE *f)
 	      "  --operator-key FILE   the operator's private key PEM ([operator] key)\n"
 	      "  --state-dir DIR       ([coordinator] state-dir)\n"
 	      "  --json FILE           also write the result as a JSON array\n"
+	      "  --campaign NAME       launch/status: the campaign ([A-Za-z0-9._-], default 'default')\n"
+	      "  --max-per-minute N    launch: start at most N devices a minute (default 60, 0: no limit)\n"
 	      "exit status: 0 done, 1 failed, 2 bad usage\n",
 	      f);
 }
 
 enum { F_IN_URL = 0x100, F_CSE_ID, F_CSE_RN, F_ORIG, F_CA, F_VENDOR, F_VENDOR_CA, F_VENDOR_KEY, F_OPKEY,
-       F_STATE, F_JSON };
+       F_STATE, F_JSON, F_CAMPAIGN, F_RATE };
 
 static int vendor_flag(struct co_config *cfg, const char *arg, const char *key, char *err, size_t errlen)
 {
@@ -206,12 +209,16 @@ int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size
 		{ "vendor-key", required_argument, NULL, F_VENDOR_KEY },
 		{ "operator-key", required_argument, NULL, F_OPKEY },
 		{ "state-dir", required_argument, NULL, F_STATE }, { "json", required_argument, NULL, F_JSON },
+		{ "campaign", required_argument, NULL, F_CAMPAIGN },
+		{ "max-per-minute", required_argument, NULL, F_RATE },
 		{ "help", no_argument, NULL, 'h' },              { NULL, 0, NULL, 0 },
 	};
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->cse_id, sizeof(cfg->cse_id), "id-in");
 	snprintf(cfg->cse_rn, sizeof(cfg->cse_rn), "cse-in");
 	snprintf(cfg->originator, sizeof(cfg->originator), "Ccoordinator");
+	snprintf(cfg->campaign, sizeof(cfg->campaign), "default");
+	cfg->max_per_minute = 60;
 	/* first pass: the file, so that flags override it */
 	opterr = 0;
 	optind = 0;
@@ -243,16 +250,37 @@ int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size
 		case F_OPKEY: rc = put(cfg->operator_key, sizeof(cfg->operator_key), optarg, "--operator-key", err, errlen); break;
 		case F_STATE: rc = put(cfg->state_dir, sizeof(cfg->state_dir), optarg, "--state-dir", err, errlen); break;
 		case F_JSON: rc = put(cfg->json_out, sizeof(cfg->json_out), optarg, "--json", err, errlen); break;
+		case F_CAMPAIGN:
+			if (!name_ok(optarg) || strlen(optarg) > CO_CAMPAIGN_MAX)
+				rc = err_set(err, errlen, "--campaign '%.64s' is not [A-Za-z0-9._-]{1,64}%s", optarg, NULL);
+			else
+				snprintf(cfg->campaign, sizeof(cfg->campaign), "%s", optarg);
+			break;
+		case F_RATE: {
+			char *end = NULL;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || !end || *end || optarg[0] < '0' || optarg[0] > '9' || v > 100000)
+				rc = err_set(err, errlen, "--max-per-minute '%.32s' is not a number from 0 to 100000%s", optarg,
+				             NULL);
+			else
+				cfg->max_per_minute = (unsigned)v;
+			break;
+		}
 		default: break;
 		}
 		if (rc != 0)
 			return -1;
 	}
 	if (optind != argc - 1)
-		return err_set(err, errlen, "expected one command, inventory or plan%s%s", "", NULL);
+		return err_set(err, errlen, "expected one command, inventory, plan, launch or status%s%s", "", NULL);
 	const char *cmd = argv[optind];
-	if (strcmp(cmd, "inventory") != 0 && strcmp(cmd, "plan") != 0)
-		return err_set(err, errlen, "unknown command '%.32s' (inventory or plan)%s", cmd, NULL);
+	if (strcmp(cmd, "inventory") != 0 && strcmp(cmd, "plan") != 0 && strcmp(cmd, "launch") != 0 &&
+	    strcmp(cmd, "status") != 0)
+		return err_set(err, errlen, "unknown command '%.32s' (inventory, plan, launch or status)%s", cmd, NULL);
+	if (strcmp(cmd, "launch") == 0 && !cfg->operator_key[0])
+		return err_set(err, errlen, "launch needs the operator key: [operator] key or --operator-key%s%s", "",
+		               NULL);
 	snprintf(cfg->command, sizeof(cfg->command), "%s", cmd);
 	if (!cfg->in_url[0])
 		return err_set(err, errlen, "no IN-CSE: [in] url or --in-url%s%s", "", NULL);

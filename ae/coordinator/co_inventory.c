@@ -131,8 +131,8 @@ static const json_t *first_child(const json_t *node, const char *root)
 	return json_is_array(a) ? json_array_get(a, 0) : json_is_object(a) ? a : NULL;
 }
 
-static int read_node(m2m_client *in, const struct co_config *cfg, const char *gw, const char *addr,
-                     struct co_device *d, char *err, size_t errlen)
+static int read_node(m2m_client *in, const struct co_config *cfg, const char *gw, const char *gw_cb,
+                     const char *addr, struct co_device *d, char *err, size_t errlen)
 {
 	m2m_result r;
 	memset(&r, 0, sizeof(r));
@@ -149,6 +149,7 @@ static int read_node(m2m_client *in, const struct co_config *cfg, const char *gw
 	}
 	snprintf(d->gateway, sizeof(d->gateway), "%s", gw);
 	snprintf(d->annc, sizeof(d->annc), "%s", addr);
+	snprintf(d->gw_cb, sizeof(d->gw_cb), "%s", gw_cb);
 	take(d->node, sizeof(d->node), n, "lnk");
 	take(d->ni, sizeof(d->ni), n, "ni");
 	co_trust_from_labels(json_object_get(n, "lbl"), d);
@@ -158,14 +159,19 @@ static int read_node(m2m_client *in, const struct co_config *cfg, const char *gw
 	take(d->hwv, sizeof(d->hwv), dvi, "hwv");
 	take(d->fwv, sizeof(d->fwv), dvi, "fwv");
 	take(d->vr, sizeof(d->vr), first_child(n, "m2m:fwrA"), "vr");
+	take(d->fw, sizeof(d->fw), first_child(n, "m2m:fwrA"), "lnk");
 	rc = 0;
 out:
 	m2m_result_clear(&r);
 	return rc;
 }
 
-static int gateway_id(m2m_client *in, const struct co_config *cfg, const char *addr, char *out, size_t n)
+/* The gateway's CSE-ID (without the leading '/') and its CSEBase address
+   ("/id-mn/cse-mn", from cb; "" when absent or not of that form). */
+static int gateway_id(m2m_client *in, const struct co_config *cfg, const char *addr, char *out, size_t n, char *cb,
+                      size_t cbn)
 {
+	cb[0] = '\0';
 	m2m_result r;
 	memset(&r, 0, sizeof(r));
 	int rc = -1;
@@ -173,8 +179,13 @@ static int gateway_id(m2m_client *in, const struct co_config *cfg, const char *a
 		const char *csi = json_string_value(json_object_get(json_object_get(r.body, "m2m:csr"), "csi"));
 		if (csi && csi[0] == '/')
 			csi++;
+		const char *b = json_string_value(json_object_get(json_object_get(r.body, "m2m:csr"), "cb"));
 		if (csi && csi[0] && strlen(csi) < n) {
 			snprintf(out, n, "%s", csi);
+			size_t cl = strlen(csi);
+			if (b && b[0] == '/' && strncmp(b + 1, csi, cl) == 0 && b[cl + 1] == '/' && b[cl + 2] &&
+			    !strchr(b + cl + 2, '/') && strlen(b) < cbn)
+				snprintf(cb, cbn, "%s", b);
 			rc = 0;
 		}
 	}
@@ -195,10 +206,10 @@ int co_inventory_build(m2m_client *in, const struct co_config *cfg, struct co_in
 	json_t *v;
 	json_array_foreach(csrs, i, v) {
 		const char *csr = json_string_value(v);
-		char gw[CO_STR_MAX + 1];
+		char gw[CO_STR_MAX + 1], gw_cb[CO_ADDR_MAX];
 		if (!csr || strlen(csr) >= CO_ADDR_MAX)
 			continue;
-		if (gateway_id(in, cfg, csr, gw, sizeof(gw)) != 0) {
+		if (gateway_id(in, cfg, csr, gw, sizeof(gw), gw_cb, sizeof(gw_cb)) != 0) {
 			fprintf(stderr, "hearth-coordinator: %.200s: no CSE-ID, skipped\n", csr);
 			continue;
 		}
@@ -225,7 +236,7 @@ int co_inventory_build(m2m_client *in, const struct co_config *cfg, struct co_in
 				}
 				inv->dev = nd;
 			}
-			if (read_node(in, cfg, gw, addr, &inv->dev[inv->n], err, errlen) != 0) {
+			if (read_node(in, cfg, gw, gw_cb, addr, &inv->dev[inv->n], err, errlen) != 0) {
 				/* a node deleted since the discovery is not an error */
 				fprintf(stderr, "hearth-coordinator: %s, skipped\n", err);
 				err[0] = '\0';

@@ -101,8 +101,8 @@ static json_t *vendor_get_json(m2m_client *c, const char *path, char *err, size_
 	return j;
 }
 
-static void fetch_model(m2m_client *c, const json_t *catalog, const hs_keyset *ks, const char *vendor,
-                        time_t now, struct co_model *m)
+static void fetch_model(m2m_client *c, const char *url, const json_t *catalog, const hs_keyset *ks,
+                        const char *vendor, time_t now, struct co_model *m)
 {
 	const json_t *entry = json_object_get(json_object_get(catalog, "models"), m->model);
 	if (!json_is_object(entry))
@@ -135,6 +135,14 @@ static void fetch_model(m2m_client *c, const json_t *catalog, const hs_keyset *k
 	else {
 		m->manifest = p;
 		p = NULL;
+		m->jws = jws;
+		jws = NULL;
+		/* the image: the catalog's path on this same service */
+		const char *img = json_string_value(json_object_get(entry, "image"));
+		if (img && strncmp(img, "/v1/releases/", 13) == 0 && !strstr(img, "..") &&
+		    strspn(img, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/") == strlen(img) &&
+		    strlen(url) + strlen(img) < sizeof(m->image))
+			snprintf(m->image, sizeof(m->image), "%s%s", url, img);
 	}
 	json_decref(p);
 	free(jws);
@@ -178,7 +186,7 @@ void co_vendor_fetch(const struct co_vendor_cfg *vc, const char *const *models, 
 	for (size_t i = 0; i < nmodels; i++) {
 		snprintf(vd->model[i].model, sizeof(vd->model[i].model), "%s", models[i]);
 		vd->nmodels++;
-		fetch_model(c, catalog, ks, vc->name, now, &vd->model[i]);
+		fetch_model(c, vc->url, catalog, ks, vc->name, now, &vd->model[i]);
 	}
 	vd->ok = true;
 out:
@@ -189,8 +197,10 @@ out:
 
 void co_vendor_data_free(struct co_vendor_data *vd)
 {
-	for (size_t i = 0; i < vd->nmodels; i++)
+	for (size_t i = 0; i < vd->nmodels; i++) {
 		json_decref(vd->model[i].manifest);
+		free(vd->model[i].jws);
+	}
 	free(vd->model);
 	json_decref(vd->advisories);
 	memset(vd, 0, sizeof(*vd));

@@ -48,6 +48,8 @@
 #define CO_MODELS_MAX 256u     /* models asked of one vendor */
 #define CO_ADVISORIES_MAX 1024u
 #define CO_ERR_MAX 512u
+#define CO_CAMPAIGN_MAX 64u    /* campaign name */
+#define CO_STATE_MAX (900u * 1024u) /* campaign state document (below the CSE's 1 MiB body limit) */
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -69,7 +71,9 @@ struct co_config {
 	struct co_vendor_cfg vendor[CO_VENDORS_MAX];
 	size_t nvendors;
 	/* command line only */
-	char command[16];          /* "inventory" | "plan" */
+	char command[16];          /* "inventory" | "plan" | "launch" | "status" */
+	char campaign[CO_CAMPAIGN_MAX + 1]; /* launch/status: the campaign (default "default") */
+	unsigned max_per_minute;   /* launch: at most this many devices started a minute (0: no limit) */
 	char json_out[PATH_MAX];   /* "" = none */
 	bool help;
 };
@@ -86,6 +90,8 @@ const struct co_vendor_cfg *co_config_vendor(const struct co_config *cfg, const 
 struct co_device {
 	char gateway[CO_STR_MAX + 1];  /* CSE-ID of the gateway, "id-mn" */
 	char node[CO_ADDR_MAX];        /* the node at the gateway (lnk), "/id-mn/nod..." */
+	char fw[CO_ADDR_MAX];          /* its firmware at the gateway (fwrA lnk), "" without one */
+	char gw_cb[CO_ADDR_MAX];       /* the gateway's CSEBase, "/id-mn/cse-mn" (csr cb) */
 	char annc[CO_ADDR_MAX];        /* its announced copy at the IN */
 	char ni[CO_STR_MAX + 1];
 	char man[CO_STR_MAX + 1], mod[CO_STR_MAX + 1], hwv[CO_STR_MAX + 1], fwv[CO_STR_MAX + 1];
@@ -117,6 +123,8 @@ struct co_model {
 	bool in_catalog;
 	char latest[CO_STR_MAX + 1];   /* catalog's latest version */
 	json_t *manifest;              /* verified payload, or NULL */
+	char *jws;                     /* its compact serialization when verified, else NULL */
+	char image[CO_ADDR_MAX];       /* URL of the latest image at the vendor ("" when unknown) */
 	char refused[CO_ERR_MAX];      /* why there is no verified manifest */
 };
 
@@ -142,5 +150,37 @@ int co_version_cmp(const char *a, const char *b);
 /* One plan row for device d; vd is its vendor's data or NULL when no
  * vendor service is configured for its manufacturer. */
 json_t *co_plan_device(const struct co_device *d, const struct co_vendor_data *vd);
+
+/* ---- campaigns (co_campaign.c) -------------------------------------------- */
+
+/* The campaign state at the IN: <cse-rn>/<originator>/campaigns/<name>,
+ * one contentInstance per state change, con = the JSON state document:
+ *   {"campaign":NAME,"updated":EPOCH,"devices":[{"device":ni,"gateway":"id-mn",
+ *    "firmware":"/id-mn/fwr..","manufacturer","model","trust","before","target",
+ *    "manifest":hash|null,"package":addr|null,"launched":bool,"status","reason"}]}
+ * status: pending | in-process | successful | failed | blocked | current. */
+
+/* Load the latest state of a campaign; *state = NULL when there is none.
+ * A state document that does not parse or breaks the schema is an error. */
+int co_campaign_load(m2m_client *in, const struct co_config *cfg, json_t **state, char *err, size_t errlen);
+/* Store a new state (creating the containers when missing). */
+int co_campaign_save(m2m_client *in, const struct co_config *cfg, json_t *state, char *err, size_t errlen);
+/* Check a state document's schema (bounded strings and counts); 0 or -1. */
+int co_campaign_check(const json_t *state, char *err, size_t errlen);
+/* The status a launched device has from its firmware (m2m:fwr content, or
+ * NULL when it could not be read, with why): sets "status", "reason" and
+ * "after" in dev; returns true when the status changed. */
+bool co_status_from_fw(json_t *dev, const json_t *fwr, const char *why);
+/* A status row (device, manufacturer, model, trust, before, after, status,
+ * reason) of a state entry; new reference. */
+json_t *co_status_row(const json_t *dev);
+
+/* launch: plan rows (co_plan_device, same order as inv) and the vendor data
+ * of each device (NULL when none); rows get the launch outcome. */
+int co_launch(m2m_client *in, const struct co_config *cfg, const struct co_inventory *inv,
+              const struct co_vendor_data *const *vdev, const json_t *plan, json_t *out_rows, char *err,
+              size_t errlen);
+/* status: the rows of the campaign, reading each launched device's firmware. */
+int co_status(m2m_client *in, const struct co_config *cfg, json_t *out_rows, char *err, size_t errlen);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * hearth_coordinator_main.c - hearth-coordinator: the operator's updates
  * coordinator. Commands: inventory (the devices of every home, from the
- * IN-CSE) and plan (inventory + the manufacturers' catalogs, verified
+ * IN-CSE), plan (inventory + the manufacturers' catalogs, verified
  * manifests and advisories: which device is outdated, how urgent, and
- * whether it may be updated). Exit status: 0 done, 1 failed, 2 bad usage.
+ * whether it may be updated), launch (start the update of every eligible
+ * device: co_campaign.c) and status (follow a campaign). Exit status: 0 done, 1 failed, 2 bad usage.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -38,6 +39,19 @@ static void print_inventory(const json_t *rows)
 		       show(r, "manufacturer"), show(r, "model"), show(r, "hwv"), show(r, "fwv"), show(r, "vr"),
 		       show(r, "trust"), json_is_string(json_object_get(r, "trust_reason")) ? " " : "",
 		       json_is_string(json_object_get(r, "trust_reason")) ? show(r, "trust_reason") : "");
+	}
+}
+
+static void print_status(const json_t *rows)
+{
+	size_t i;
+	json_t *r;
+	printf("%-28s %-10s %-10s %-16s %-10s %-10s %-10s %s\n", "device", "man", "model", "trust", "before", "after",
+	       "status", "reason");
+	json_array_foreach(rows, i, r) {
+		printf("%-28s %-10s %-10s %-16s %-10s %-10s %-10s %s\n", show(r, "device"), show(r, "manufacturer"),
+		       show(r, "model"), show(r, "trust"), show(r, "before"), show(r, "after"), show(r, "status"),
+		       show(r, "reason"));
 	}
 }
 
@@ -77,6 +91,7 @@ static int run(const struct co_config *cfg)
 	struct co_inventory inv = { 0 };
 	struct co_vendor_data *vd = NULL;
 	const char **models = NULL;
+	const struct co_vendor_data **vdev = NULL;
 	json_t *rows = json_array();
 	m2m_client *in = m2m_client_new(cfg->in_url);
 	if (!rows || !in || (cfg->in_ca[0] && m2m_client_set_tls(in, cfg->in_ca, NULL, NULL) != 0)) {
@@ -87,9 +102,18 @@ static int run(const struct co_config *cfg)
 		snprintf(err, sizeof(err), "state-dir %.200s: %s", cfg->state_dir, strerror(errno));
 		goto out;
 	}
-	if (co_register(in, cfg, err, sizeof(err)) != 0 || co_inventory_build(in, cfg, &inv, err, sizeof(err)) != 0)
+	if (co_register(in, cfg, err, sizeof(err)) != 0)
 		goto out;
-	bool plan = strcmp(cfg->command, "plan") == 0;
+	if (strcmp(cfg->command, "status") == 0) {
+		if (co_status(in, cfg, rows, err, sizeof(err)) != 0)
+			goto out;
+		print_status(rows);
+		goto write;
+	}
+	if (co_inventory_build(in, cfg, &inv, err, sizeof(err)) != 0)
+		goto out;
+	bool launch = strcmp(cfg->command, "launch") == 0;
+	bool plan = launch || strcmp(cfg->command, "plan") == 0;
 	if (plan) {
 		vd = calloc(cfg->nvendors ? cfg->nvendors : 1, sizeof(*vd));
 		models = calloc(CO_MODELS_MAX, sizeof(*models));
@@ -121,11 +145,30 @@ static int run(const struct co_config *cfg)
 			goto out;
 		}
 	}
-	if (plan)
+	if (launch) {
+		json_t *plan_rows = rows;
+		rows = json_array();
+		vdev = calloc(inv.n ? inv.n : 1, sizeof(*vdev));
+		if (!rows || !vdev) {
+			json_decref(plan_rows);
+			snprintf(err, sizeof(err), "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < inv.n; i++) {
+			const struct co_vendor_cfg *vc = co_config_vendor(cfg, inv.dev[i].man);
+			vdev[i] = vc ? &vd[vc - cfg->vendor] : NULL;
+		}
+		int lrc = co_launch(in, cfg, &inv, vdev, plan_rows, rows, err, sizeof(err));
+		json_decref(plan_rows);
+		if (lrc != 0)
+			goto out;
+		print_status(rows);
+	} else if (plan)
 		print_plan(rows);
 	else
 		print_inventory(rows);
 	printf("%zu device(s) behind %zu gateway(s)\n", inv.n, inv.gateways);
+write:
 	if (cfg->json_out[0] && json_dump_file(rows, cfg->json_out, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
 		snprintf(err, sizeof(err), "cannot write %.200s", cfg->json_out);
 		goto out;
@@ -138,6 +181,7 @@ out:
 		co_vendor_data_free(&vd[v]);
 	free(vd);
 	free(models);
+	free(vdev);
 	co_inventory_free(&inv);
 	json_decref(rows);
 	m2m_client_free(&in);
