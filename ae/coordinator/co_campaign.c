@@ -235,7 +235,7 @@ bool co_status_from_fw(json_t *dev, const json_t *fwr, const char *why)
 			status = "failed";
 			snprintf(buf, sizeof(buf), "%.400s", dc && strlen(dc) <= CO_ERR_MAX ? dc : "failed (no dc)");
 			reason = buf;
-		} else if (sus == 3) {
+		} else if (sus == 3 && strcmp(old_status, "in-process") != 0) {
 			status = "in-process";
 			snprintf(buf, sizeof(buf), "update in process");
 			reason = buf;

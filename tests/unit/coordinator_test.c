@@ -173,10 +173,25 @@ static void test_config(void **state)
 	assert_string_equal(co_config_vendor(&cfg, "Globex")->url, "https://h:1");
 	assert_string_equal(cfg.operator_key, "op.pem");
 	assert_string_equal(cfg.state_dir, "st");
+	assert_string_equal(cfg.campaign, "default");
+	assert_int_equal(cfg.max_per_minute, 60);
+	assert_int_equal(load((const char *const[]){ "--in-url", "http://x", "--operator-key", "k.pem", "--campaign",
+	                                             "spring-1", "--max-per-minute", "0", "launch", NULL },
+	                      &cfg, err, sizeof(err)),
+	                 0);
+	assert_string_equal(cfg.command, "launch");
+	assert_string_equal(cfg.campaign, "spring-1");
+	assert_int_equal(cfg.max_per_minute, 0);
 	static const char *const bad[][8] = {
 		{ "plan", NULL },                                         /* no IN */
 		{ "--in-url", "http://x", NULL },                         /* no command */
-		{ "--in-url", "http://x", "launch", NULL },               /* unknown command */
+		{ "--in-url", "http://x", "frobnicate", NULL },           /* unknown command */
+		{ "--in-url", "http://x", "launch", NULL },               /* no operator key */
+		{ "--in-url", "http://x", "--campaign", "a/b", "status", NULL },
+		{ "--in-url", "http://x", "--campaign", "", "status", NULL },
+		{ "--in-url", "http://x", "--max-per-minute", "-1", "status", NULL },
+		{ "--in-url", "http://x", "--max-per-minute", "1x", "status", NULL },
+		{ "--in-url", "http://x", "--max-per-minute", "100001", "status", NULL },
 		{ "--in-url", "ftp://x", "plan", NULL },
 		{ "--in-url", "http://x", "--vendor", "Acme", "plan", NULL },
 		{ "--in-url", "http://x", "--vendor", "../x=https://h", "plan", NULL },
@@ -199,6 +214,87 @@ static void test_config(void **state)
 	unlink(ini);
 }
 
+static json_t *entry(const char *status, bool launched)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:s}", "device", "urn:dev:A:l:1", "gateway",
+	                 "id-mn", "firmware", "/id-mn/fwr1", "manufacturer", "A", "model", "l", "trust", "verified",
+	                 "before", "1.0", "target", "2.0", "manifest", "h", "package", "/id-mn/cse-mn/hearth-updates/c-1",
+	                 "launched", launched, "status", status, "reason", "update started");
+}
+
+static void test_status_rules(void **state)
+{
+	(void)state;
+	json_t *e = entry("in-process", true);
+	/* still running */
+	json_t *fw = json_pack("{s:s,s:s,s:{s:s,s:i}}", "vr", "1.0", "url", "/id-mn/cse-mn/hearth-updates/c-1", "uds",
+	                       "acn", "a", "sus", 3);
+	assert_false(co_status_from_fw(e, fw, NULL));
+	assert_string_equal(json_string_value(json_object_get(e, "status")), "in-process");
+	json_decref(fw);
+	/* successful */
+	fw = json_pack("{s:s,s:s,s:s,s:{s:s,s:i}}", "vr", "2.0", "dc", "ok", "url", "/id-mn/cse-mn/hearth-updates/c-1",
+	               "uds", "acn", "a", "sus", 1);
+	assert_true(co_status_from_fw(e, fw, NULL));
+	assert_string_equal(json_string_value(json_object_get(e, "status")), "successful");
+	assert_string_equal(json_string_value(json_object_get(e, "after")), "2.0");
+	json_decref(fw);
+	/* a final status survives an unreadable firmware */
+	assert_false(co_status_from_fw(e, NULL, "rsc 5103"));
+	assert_string_equal(json_string_value(json_object_get(e, "status")), "successful");
+	json_t *row = co_status_row(e);
+	assert_string_equal(json_string_value(json_object_get(row, "before")), "1.0");
+	assert_string_equal(json_string_value(json_object_get(row, "after")), "2.0");
+	assert_non_null(json_object_get(row, "reason"));
+	json_decref(row);
+	json_decref(e);
+	/* failed, with dc as the reason */
+	e = entry("in-process", true);
+	fw = json_pack("{s:s,s:s,s:s,s:{s:s,s:i}}", "vr", "1.0", "dc", "digest-mismatch: x", "url",
+	               "/id-mn/cse-mn/hearth-updates/c-1", "uds", "acn", "a", "sus", 2);
+	assert_true(co_status_from_fw(e, fw, NULL));
+	assert_string_equal(json_string_value(json_object_get(e, "status")), "failed");
+	assert_string_equal(json_string_value(json_object_get(e, "reason")), "digest-mismatch: x");
+	json_decref(fw);
+	/* another package took over: the status stays, the reason says so */
+	fw = json_pack("{s:s,s:s,s:{s:s,s:i}}", "vr", "1.0", "url", "/id-mn/other", "uds", "acn", "b", "sus", 3);
+	json_object_set_new(e, "status", json_string("in-process"));
+	assert_true(co_status_from_fw(e, fw, NULL));
+	assert_string_equal(json_string_value(json_object_get(e, "status")), "in-process");
+	json_decref(fw);
+	json_decref(e);
+	/* a current device: after = before */
+	e = entry("current", false);
+	row = co_status_row(e);
+	assert_string_equal(json_string_value(json_object_get(row, "after")), "1.0");
+	json_decref(row);
+	json_decref(e);
+}
+
+static void test_state_check(void **state)
+{
+	(void)state;
+	char err[CO_ERR_MAX];
+	json_t *st = json_pack("{s:s,s:[o]}", "campaign", "c", "devices", entry("pending", false));
+	assert_int_equal(co_campaign_check(st, err, sizeof(err)), 0);
+	json_t *d = json_array_get(json_object_get(st, "devices"), 0);
+	json_object_set_new(d, "status", json_string("exploded"));
+	assert_int_equal(co_campaign_check(st, err, sizeof(err)), -1);
+	json_object_set_new(d, "status", json_string("pending"));
+	json_object_set_new(d, "launched", json_string("yes"));
+	assert_int_equal(co_campaign_check(st, err, sizeof(err)), -1);
+	json_object_set_new(d, "launched", json_false());
+	json_object_set_new(d, "device", json_integer(3));
+	assert_int_equal(co_campaign_check(st, err, sizeof(err)), -1);
+	json_decref(st);
+	st = json_pack("{s:s,s:{}}", "campaign", "c", "devices");
+	assert_int_equal(co_campaign_check(st, err, sizeof(err)), -1);
+	json_decref(st);
+	st = json_pack("[]");
+	assert_int_equal(co_campaign_check(st, err, sizeof(err)), -1);
+	json_decref(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +302,8 @@ int main(void)
 		cmocka_unit_test(test_trust_labels),
 		cmocka_unit_test(test_plan_rows),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_status_rules),
+		cmocka_unit_test(test_state_check),
 	};
 	return cmocka_run_group_tests_name("coordinator", tests, NULL, NULL);
 }
