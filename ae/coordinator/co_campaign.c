@@ -29,6 +29,8 @@
 
 #define CO_ASSIGN_TTL (30 * 24 * 3600) /* assignment lifetime */
 #define CO_PKG_CNT "hearth-updates"
+/* a package address: <gateway CSEBase>/hearth-updates/<campaign>-<ni> */
+#define CO_PKG_MAX (CO_ADDR_MAX + sizeof(CO_PKG_CNT) + CO_CAMPAIGN_MAX + CO_STR_MAX + 4)
 
 static const char *const STATUSES[] = { "pending", "in-process", "successful", "failed", "blocked", "current" };
 
@@ -75,7 +77,7 @@ int co_campaign_check(const json_t *state, char *err, size_t errlen)
 		for (size_t k = 0; ok && k < sizeof(strs) / sizeof(strs[0]); k++)
 			ok = field_ok(d, strs[k], CO_ADDR_MAX, false);
 		for (size_t k = 0; ok && k < sizeof(opt) / sizeof(opt[0]); k++)
-			ok = !json_object_get(d, opt[k]) || field_ok(d, opt[k], CO_ADDR_MAX, true);
+			ok = !json_object_get(d, opt[k]) || field_ok(d, opt[k], CO_PKG_MAX, true);
 		bool known = false;
 		for (size_t k = 0; ok && k < sizeof(STATUSES) / sizeof(STATUSES[0]); k++)
 			known = known || (jstr(d, "status") && strcmp(jstr(d, "status"), STATUSES[k]) == 0);
@@ -454,7 +456,7 @@ int co_launch(m2m_client *in, const struct co_config *cfg, const struct co_inven
 		for (size_t k = 0; vd && k < vd->nmodels; k++)
 			if (strcmp(vd->model[k].model, d->mod) == 0 && vd->model[k].manifest)
 				m = &vd->model[k];
-		char pkg[CO_ADDR_MAX + 64], why[CO_ERR_MAX] = "", mh[HS_KID_LEN + 1] = "";
+		char pkg[CO_PKG_MAX + 1], why[CO_ERR_MAX] = "", mh[HS_KID_LEN + 1] = "";
 		if (!m || !m->jws || !m->image[0] || !d->fw[0] || !d->gw_cb[0]) {
 			set_str(e, "reason", !m || !m->image[0] ? "no image URL in the vendor's catalog"
 			                                        : "no firmware or gateway CSEBase address");
