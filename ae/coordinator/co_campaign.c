@@ -97,9 +97,9 @@ static void campaign_addr(const struct co_config *cfg, char *buf, size_t n, bool
 
 int co_campaign_load(m2m_client *in, const struct co_config *cfg, json_t **state, char *err, size_t errlen)
 {
-	char to[CO_ADDR_MAX * 2];
-	campaign_addr(cfg, to, sizeof(to) - 4, true);
-	strcat(to, "/la");
+	char camp[CO_ADDR_MAX], to[CO_ADDR_MAX + 4];
+	campaign_addr(cfg, camp, sizeof(camp), true);
+	snprintf(to, sizeof(to), "%s/la", camp);
 	*state = NULL;
 	m2m_result r;
 	memset(&r, 0, sizeof(r));
