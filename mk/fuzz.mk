@@ -36,6 +36,11 @@ $(FB)/libhearth-fuzz.a: $(FUZZ_LIB_OBJ)
 $(FB)/fuzz_%: $(FB)/obj/tests/fuzz/fuzz_%.o $(FB)/obj/tests/fuzz/fuzz_common.o $(FB)/libhearth-fuzz.a
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(LDLIBS)
 
+# the signed-document parsers: the real signing library, not the daemon's
+# loader stubs (mgmtobj/hsign_lazy.c), which it overrides at link time
+$(FB)/fuzz_signed: $(FB)/obj/tests/fuzz/fuzz_signed.o $(FB)/obj/ae/lib/hsign.o $(FB)/libhearth-fuzz.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -pthread -o $@ $^ $(LDLIBS)
+
 fuzz-check:
 	@sh tests/fuzz/run.sh check "$(FUZZ_CC)" $(FB)
 

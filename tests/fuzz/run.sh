@@ -27,6 +27,7 @@ max_len() {
 	fuzz_filter)        echo 1024 ;;
 	fuzz_address)       echo 1100 ;; # HL_MAX_ID (1024) and a bit over
 	fuzz_config)        echo 2048 ;;
+	fuzz_signed)        echo 8192 ;; # a JWS with an x5c certificate chain
 	*)                  echo 4096 ;;
 	esac
 }
