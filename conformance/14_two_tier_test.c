@@ -70,8 +70,13 @@ static size_t in_csr_count(void)
 	return n;
 }
 
+/* The IN checks the CSEs registered to it every second. */
+static const char *const in_check[] = { "--registrar-check", "1", NULL };
+
 static int group_setup(void **state)
 {
+	if (harness_cse_set_args(in_check) != 0)
+		return -1;
 	int rc = harness_group_setup(state);
 	if (rc != 0 || !harness_is_local())
 		return rc;
@@ -525,8 +530,16 @@ static void test_restarts(void **state)
 	EXPECT_STR(csr, "csi", "/" MN_ID);
 	json_decref(csr);
 
-	harness_case("a killed MN: the IN answers 5103 for it");
+	harness_case("a killed MN: the IN's liveliness check notices it, and the IN answers 5103 for it");
+	long logpos = harness_log_size();
 	EXPECT_TRUE(harness_peer_kill9(&mn) == 0, NULL);
+	bool noticed = false;
+	for (int i = 0; i < 50 && !noticed; i++) {
+		noticed = harness_log_contains(logpos, "registered CSE /" MN_ID " does not answer");
+		if (!noticed)
+			harness_sleep_ms(100);
+	}
+	EXPECT_TRUE(noticed, NULL);
 	t0 = harness_now_ms();
 	harness_req(&r, M2M_OP_RETRIEVE, hfmt("/%s/%s", MN_ID, MN_RN), harness_admin(), -1, NULL, NULL);
 	EXPECT_RSC(&r, 5103);
@@ -553,7 +566,7 @@ static void test_retarget_over_mqtt(void **state)
 	char port[16], broker[64];
 	snprintf(port, sizeof(port), "%d", harness_broker_port());
 	snprintf(broker, sizeof(broker), "mqtt://127.0.0.1:%s", port);
-	const char *in_args[] = { "--mqtt-host", "127.0.0.1", "--mqtt-port", port, NULL };
+	const char *in_args[] = { "--mqtt-host", "127.0.0.1", "--mqtt-port", port, "--registrar-check", "1", NULL };
 	EXPECT_TRUE(harness_cse_set_args(in_args) == 0, NULL);
 	EXPECT_TRUE(harness_cse_restart() == 0, NULL);
 
@@ -606,8 +619,7 @@ static void test_retarget_over_mqtt(void **state)
 	m2m_client_free(&c2);
 	EXPECT_TRUE(harness_peer_stop(&mn2) == 0, NULL);
 	harness_delete(hfmt("%s/id-mn2", harness_cse_rn()), harness_admin());
-	const char *none[] = { NULL };
-	harness_cse_set_args(none);
+	harness_cse_set_args(in_check);
 	EXPECT_TRUE(harness_cse_restart() == 0, NULL);
 	harness_broker_cleanup();
 }

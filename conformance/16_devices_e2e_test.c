@@ -166,15 +166,8 @@ static int group_setup(void **state)
 	int rc = harness_group_setup(state);
 	if (rc != 0 || !harness_is_local())
 		return rc;
-	const char *cse = getenv("HEARTH_BIN");
-	if (cse && strrchr(cse, '/'))
-		snprintf(bindir, sizeof bindir, "%.*s", (int)(strrchr(cse, '/') - cse), cse);
-	else
-		snprintf(bindir, sizeof bindir, "build");
-	snprintf(imgdir, sizeof imgdir, "%s", harness_db_path());
-	char *slash = strrchr(imgdir, '/');
-	if (slash)
-		*slash = '\0';
+	snprintf(bindir, sizeof bindir, "%s", harness_bin_dir());
+	snprintf(imgdir, sizeof imgdir, "%s", harness_dir());
 	snprintf(in_admin, sizeof in_admin, "%s/%s", harness_csi(), harness_admin());
 	const char *args[] = { "--cse-type", "mn", "--registrar-url", harness_url(), "--registrar-id",
 	                       harness_cse_id(), "--registrar-rn", harness_cse_rn(), "--registrar-check", "1",

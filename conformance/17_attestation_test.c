@@ -163,11 +163,7 @@ static int group_setup(void **state)
 		return -1;
 	if (skip_all || !harness_is_local())
 		return 0;
-	const char *cse = getenv("HEARTH_BIN");
-	if (cse && strrchr(cse, '/'))
-		snprintf(bindir, sizeof bindir, "%.*s", (int)(strrchr(cse, '/') - cse), cse);
-	else
-		snprintf(bindir, sizeof bindir, "build");
+	snprintf(bindir, sizeof bindir, "%s", harness_bin_dir());
 	for (size_t i = 0; i < NAGENTS; i++)
 		if (agent_start(&dev[i]) != 0)
 			return -1;

@@ -179,15 +179,8 @@ static int group_setup(void **state)
 	int rc = harness_group_setup(state);
 	if (rc != 0 || !harness_is_local())
 		return rc;
-	const char *cse = getenv("HEARTH_BIN");
-	if (cse && strrchr(cse, '/'))
-		snprintf(bindir, sizeof bindir, "%.*s", (int)(strrchr(cse, '/') - cse), cse);
-	else
-		snprintf(bindir, sizeof bindir, "build");
-	snprintf(dir, sizeof dir, "%s", harness_db_path());
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
+	snprintf(bindir, sizeof bindir, "%s", harness_bin_dir());
+	snprintf(dir, sizeof dir, "%s", harness_dir());
 	const char *reason = NULL;
 	if (hs_key_generate(&vendor_key, &reason) || hs_key_generate(&rogue_key, &reason) ||
 	    hs_key_generate(&operator_key, &reason) || hs_key_generate(&gateway_key, &reason) ||

@@ -220,11 +220,7 @@ static int group_setup(void **state)
 		skip_why = "the openssl command is not installed";
 		return 0;
 	}
-	const char *cse = getenv("HEARTH_BIN");
-	if (cse && strrchr(cse, '/'))
-		snprintf(bindir, sizeof(bindir), "%.*s", (int)(strrchr(cse, '/') - cse), cse);
-	else
-		snprintf(bindir, sizeof(bindir), "build");
+	snprintf(bindir, sizeof(bindir), "%s", harness_bin_dir());
 	if (pki_init() != 0 || pki_write("srv.ext", "subjectAltName=IP:127.0.0.1\n") != 0 ||
 	    pki_make_key("ca", "Hearth coordinator test CA", true) != 0 || pki_make_key("srv", "127.0.0.1", false) != 0 ||
 	    pki_sign("srv", "ca", "srv.ext") != 0 || make_key("rogue") != 0 || make_key("operator") != 0 ||

@@ -606,6 +606,19 @@ bool harness_cse_has_flag(const char *flag)
 }
 
 const char *harness_db_path(void) { return H.local ? H.db : NULL; }
+const char *harness_dir(void) { return H.local ? H.dir : NULL; }
+
+const char *harness_bin_dir(void)
+{
+	static char dir[512];
+	const char *cse = getenv("HEARTH_BIN");
+	const char *slash = cse ? strrchr(cse, '/') : NULL;
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - cse), cse);
+	else
+		snprintf(dir, sizeof(dir), "build");
+	return dir;
+}
 int harness_port(void) { return H.local ? H.port : 0; }
 int harness_cse_pid(void) { return H.local && H.pid > 0 ? (int)H.pid : 0; }
 

@@ -89,6 +89,8 @@ int harness_cse_set_args(const char *const *args);
 int harness_set_tls(const char *ca_file, const char *cert_file, const char *key_file);
 bool harness_cse_has_flag(const char *flag);  /* does `HEARTH_BIN --help` list it? */
 const char *harness_db_path(void);  /* local: the daemon's database file; else NULL */
+const char *harness_dir(void);      /* local: the temporary directory it lives in; else NULL */
+const char *harness_bin_dir(void);  /* where the programs are: HEARTH_BIN's directory, else "build" */
 int harness_port(void);             /* local: the daemon's HTTP port; else 0 */
 int harness_cse_pid(void);          /* local: the running daemon's pid; else 0 */
 /* Local: VmRSS / VmHWM of the daemon in KiB (/proc/<pid>/status); either
