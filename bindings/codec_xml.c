@@ -1308,7 +1308,7 @@ static void enc_value(ectx *e, xmlNodePtr parent, const char *name, const json_t
 			const json_t *nm = json_object_get(v, "nm"), *typ = json_object_get(v, "typ");
 			bool simple = json_object_size(v) == (size_t)(1 + (nm != NULL) + (typ != NULL)) &&
 			              json_is_string(val) && (!nm || json_is_string(nm)) &&
-			              (!typ || json_is_integer(typ));
+			              (!typ || json_is_integer(typ) || json_is_string(typ));
 			if (simple) {
 				char *t = scalar_text(val);
 				if (!t) {
