@@ -271,6 +271,8 @@ static int group_setup(void **state)
 		              pki_path(hfmt("%s.pub", i == 2 ? "rogue" : vend[i].name)));
 	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[operator]\nkey = %s\n", pki_path("operator.pem"));
 	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[coordinator]\nstate-dir = %s\n", pki_path("coord"));
+	/* these homes have no consent policy: the campaigns install without one */
+	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[campaign]\nno-policy = auto\nwait = 20\n");
 	return write_text(pki_path("coord.ini"), ini);
 }
 

@@ -4,7 +4,7 @@
 # library (SIGN_LIBS, mk/sign.mk).
 COORD_SRC := $(filter-out ae/coordinator/hearth_coordinator_main.c,$(wildcard ae/coordinator/*.c))
 COORD_OBJ := $(COORD_SRC:%.c=$(B)/obj/%.o)
-COORD_LIBS := $(shell pkg-config --libs libcurl inih 2>/dev/null) $(SIGN_LIBS) -lpthread -lm
+COORD_LIBS := $(shell pkg-config --libs libcurl inih libmicrohttpd 2>/dev/null) $(SIGN_LIBS) -lpthread -lm
 all: $(B)/hearth-coordinator
 
 $(B)/hearth-coordinator: $(B)/obj/ae/coordinator/hearth_coordinator_main.o $(COORD_OBJ) $(B)/libhearthclient.a

@@ -32,7 +32,8 @@
 /* a package address: <gateway CSEBase>/hearth-updates/<campaign>-<ni> */
 #define CO_PKG_MAX (CO_ADDR_MAX + sizeof(CO_PKG_CNT) + CO_CAMPAIGN_MAX + CO_STR_MAX + 4)
 
-static const char *const STATUSES[] = { "pending", "in-process", "successful", "failed", "blocked", "current" };
+static const char *const STATUSES[] = { "pending",  "in-process",       "successful", "failed",  "blocked",
+	                                 "current", "awaiting-consent", "refused",    "informed" };
 
 static int rfail(char *err, size_t errlen, const char *what, const m2m_result *r)
 {
@@ -59,6 +60,41 @@ static bool field_ok(const json_t *o, const char *k, size_t max, bool nullable)
 	return json_is_string(v) && strlen(json_string_value(v)) <= max;
 }
 
+/* The campaign policy kept in the state: {"waves":[..],"success_rate",
+   "failure_threshold","window":[start,end]|null,"mode","no_policy"}. */
+static int policy_check(const json_t *p, char *err, size_t errlen)
+{
+	if (!p)
+		return 0; /* a campaign from before policies: the defaults */
+	const json_t *w = json_object_get(p, "waves"), *win = json_object_get(p, "window");
+	const char *mode = jstr(p, "mode"), *np = jstr(p, "no_policy");
+	bool ok = json_is_object(p) && json_is_array(w) && json_array_size(w) >= 1 &&
+	          json_array_size(w) <= CO_WAVES_MAX && mode && np &&
+	          (strcmp(mode, "install") == 0 || strcmp(mode, "inform") == 0) &&
+	          (strcmp(np, "ask") == 0 || strcmp(np, "auto") == 0);
+	json_int_t prev = 0;
+	for (size_t i = 0; ok && i < json_array_size(w); i++) {
+		json_int_t v = json_integer_value(json_array_get(w, i));
+		ok = json_is_integer(json_array_get(w, i)) && v > prev && v <= 100;
+		prev = v;
+	}
+	ok = ok && prev == 100;
+	static const char *const pct[] = { "success_rate", "failure_threshold" };
+	for (size_t k = 0; ok && k < 2; k++) {
+		const json_t *v = json_object_get(p, pct[k]);
+		ok = json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 100;
+	}
+	if (ok && win && !json_is_null(win)) {
+		json_int_t a = json_integer_value(json_array_get(win, 0)), b = json_integer_value(json_array_get(win, 1));
+		ok = json_is_array(win) && json_array_size(win) == 2 && a >= 0 && a < 1440 && b >= 0 && b < 1440 && a != b;
+	}
+	if (!ok) {
+		snprintf(err, errlen, "campaign state: policy malformed");
+		return -1;
+	}
+	return 0;
+}
+
 int co_campaign_check(const json_t *state, char *err, size_t errlen)
 {
 	static const char *const strs[] = { "device", "gateway", "firmware", "manufacturer", "model", "trust", "before" };
@@ -69,11 +105,32 @@ int co_campaign_check(const json_t *state, char *err, size_t errlen)
 		snprintf(err, errlen, "campaign state: not an object with campaign and devices");
 		return -1;
 	}
+	if (policy_check(json_object_get(state, "policy"), err, errlen) != 0)
+		return -1;
+	const json_t *wv = json_object_get(state, "wave");
+	if ((wv && (!json_is_integer(wv) || json_integer_value(wv) < 0 ||
+	            json_integer_value(wv) >= (json_int_t)CO_WAVES_MAX)) ||
+	    (json_object_get(state, "halt_reason") && !field_ok(state, "halt_reason", CO_ERR_MAX, true))) {
+		snprintf(err, errlen, "campaign state: wave or halt_reason malformed");
+		return -1;
+	}
+	const char *phase = jstr(state, "phase");
+	if (json_object_get(state, "phase") &&
+	    (!phase || (strcmp(phase, "running") != 0 && strcmp(phase, "halted") != 0 && strcmp(phase, "done") != 0))) {
+		snprintf(err, errlen, "campaign state: phase must be running, halted or done");
+		return -1;
+	}
 	size_t i;
 	json_t *d;
 	json_array_foreach(devs, i, d) {
+		const json_t *w = json_object_get(d, "wave"), *asked = json_object_get(d, "asked");
 		bool ok = json_is_object(d) && json_is_boolean(json_object_get(d, "launched")) &&
-		          field_ok(d, "reason", CO_ERR_MAX + 64, false);
+		          field_ok(d, "reason", CO_ERR_MAX + 64, false) &&
+		          (!w || json_is_null(w) || (json_is_integer(w) && json_integer_value(w) >= 0 &&
+		                                     json_integer_value(w) < (json_int_t)CO_WAVES_MAX)) &&
+		          (!asked || json_is_null(asked) || json_is_integer(asked)) &&
+		          (!json_object_get(d, "criticality") || field_ok(d, "criticality", 16, true)) &&
+		          (!json_object_get(d, "sub") || field_ok(d, "sub", CO_ADDR_MAX, true));
 		for (size_t k = 0; ok && k < sizeof(strs) / sizeof(strs[0]); k++)
 			ok = field_ok(d, strs[k], CO_ADDR_MAX, false);
 		for (size_t k = 0; ok && k < sizeof(opt) / sizeof(opt[0]); k++)
@@ -218,6 +275,9 @@ bool co_status_from_fw(json_t *dev, const json_t *fwr, const char *why)
 	const char *pkg = jstr(dev, "package"), *target = jstr(dev, "target");
 	if (!fwr && (strcmp(old_status, "successful") == 0 || strcmp(old_status, "failed") == 0))
 		return false; /* a final status stays; the gateway may be offline now */
+	if (strcmp(old_status, "informed") == 0 &&
+	    (!fwr || !url || !pkg || strcmp(url, pkg) != 0 || (sus != 1 && sus != 2 && sus != 3)))
+		return false; /* staged; the manufacturer has not launched it (yet) */
 	if (!fwr) {
 		snprintf(buf, sizeof(buf), "firmware not readable: %.200s", why ? why : "?");
 		reason = buf;
@@ -324,10 +384,10 @@ static void package_rn(const struct co_config *cfg, const char *ni, char *out, s
 		out[k] = '\0';
 }
 
-/* Sign, store the package and start the update of one device. On success
- * the package address is in pkg. */
+/* Sign and store the package of one device at its gateway (pkg: its
+ * address); then, when start, Update the device's firmware with it. */
 static int launch_one(m2m_client *in, const struct co_config *cfg, const hs_key *op, const struct co_device *d,
-                      const struct co_model *m, const char *pkg, char *err, size_t errlen)
+                      const struct co_model *m, const char *pkg, bool start, char *err, size_t errlen)
 {
 	int rc = -1;
 	const char *reason = NULL;
@@ -366,6 +426,10 @@ static int launch_one(m2m_client *in, const struct co_config *cfg, const hs_key 
 		goto out;
 	}
 	m2m_result_clear(&r);
+	if (!start) {
+		rc = 0;
+		goto out;
+	}
 	upd = json_pack("{s:{s:s,s:b}}", "m2m:fwr", "url", pkg, "ud", 1);
 	if (!upd) {
 		snprintf(err, errlen, "out of memory");
@@ -387,16 +451,534 @@ out:
 	return rc;
 }
 
+
+/* ---- waves and windows ------------------------------------------------------------- */
+
+size_t co_wave_of(size_t j, size_t n, const unsigned *waves, size_t nw)
+{
+	for (size_t k = 0; k < nw; k++)
+		if (j < ((size_t)waves[k] * n + 99) / 100)
+			return k;
+	return nw ? nw - 1 : 0;
+}
+
+bool co_window_open(int start, int end, int m)
+{
+	if (start < 0 || end < 0)
+		return true;
+	return start < end ? m >= start && m < end : m >= start || m < end;
+}
+
 static json_t *new_entry(const struct co_device *d, const json_t *row)
 {
-	const char *action = jstr(row, "action"), *latest = jstr(row, "latest");
+	const char *action = jstr(row, "action"), *latest = jstr(row, "latest"), *crit = jstr(row, "criticality");
 	const char *status = strcmp(action ? action : "", "update") == 0 ? "pending"
 	                     : strcmp(action ? action : "", "none") == 0 ? "current"
 	                                                                   : "blocked";
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:n,s:n,s:b,s:s,s:s}", "device", d->ni, "gateway", d->gateway,
-	                 "firmware", d->fw, "manufacturer", d->man, "model", d->mod, "trust", d->trust, "before", d->fwv,
-	                 "target", latest ? json_string(latest) : json_null(), "manifest", "package", "launched", 0,
-	                 "status", status, "reason", jstr(row, "reason") ? jstr(row, "reason") : "");
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:n,s:n,s:b,s:s,s:s,s:o}", "device", d->ni, "gateway",
+	                 d->gateway, "firmware", d->fw, "manufacturer", d->man, "model", d->mod, "trust", d->trust,
+	                 "before", d->fwv, "target", latest ? json_string(latest) : json_null(), "manifest", "package",
+	                 "launched", 0, "status", status, "reason", jstr(row, "reason") ? jstr(row, "reason") : "",
+	                 "criticality", crit ? json_string(crit) : json_null());
+}
+
+/* ---- the campaign engine ----------------------------------------------------------------
+ *
+ * One launch run: merge the plan into the state, give every eligible device
+ * a wave, then in rounds until nothing more can happen in this run:
+ *   track   read the firmware of devices in process (those a notification
+ *           names, all of them at the start and every CO_FULL_READ_MS);
+ *   halt    when failed * 100 >= failure_threshold * started;
+ *   consent for the devices of the current wave (co_consent_decide);
+ *   advance to the next wave once no device of this one is in process or
+ *           startable, if successful * 100 >= success_rate * finished,
+ *           else halt;
+ *   start   the startable devices of the current wave, inside the window,
+ *           spaced by the rate limit, each after subscribing to its
+ *           firmware;
+ *   wait    for notifications.
+ * The state is stored after every device started and at the end of every
+ * round that changed it. */
+
+#define CO_FULL_READ_MS 15000
+#define CO_WAIT_SLICE_MS 5000
+#define CO_NOTIFIED_MAX 64
+
+typedef struct engine {
+	m2m_client *in;
+	const struct co_config *cfg;
+	const struct co_inventory *inv;
+	const struct co_vendor_data *const *vdev;
+	hs_key *op;
+	json_t *state, *devs, *policy;
+	json_t **ent; /* inventory index -> its entry in state (borrowed) */
+	struct co_home *homes; /* per gateway, reloaded every round */
+	size_t nhomes;
+	struct co_listener *lis;
+	char nu[CO_STR_MAX + 2];
+	int64_t last_start;
+	size_t started, informed;
+	bool dirty;
+} engine;
+
+static json_int_t pol_int(const engine *E, const char *k)
+{
+	return json_integer_value(json_object_get(E->policy, k));
+}
+
+static const char *pol_str(const engine *E, const char *k)
+{
+	return jstr(E->policy, k);
+}
+
+static json_t *policy_from_cfg(const struct co_config *cfg)
+{
+	json_t *w = json_array(), *p = NULL;
+	for (size_t i = 0; w && i < cfg->nwaves; i++)
+		json_array_append_new(w, json_integer(cfg->waves[i]));
+	json_t *win = cfg->window_start >= 0 ? json_pack("[i,i]", cfg->window_start, cfg->window_end) : json_null();
+	if (w && win)
+		p = json_pack("{s:o,s:i,s:i,s:o,s:s,s:s}", "waves", w, "success_rate", (int)cfg->success_rate,
+		              "failure_threshold", (int)cfg->failure_threshold, "window", win, "mode", cfg->mode,
+		              "no_policy", cfg->no_policy);
+	else {
+		json_decref(w);
+		json_decref(win);
+	}
+	return p;
+}
+
+static bool is_status(const json_t *e, const char *s)
+{
+	const char *v = jstr(e, "status");
+	return v && strcmp(v, s) == 0;
+}
+
+static void set_status(engine *E, json_t *e, const char *status, const char *reason)
+{
+	if (!is_status(e, status) || !jstr(e, "reason") || strcmp(jstr(e, "reason"), reason) != 0) {
+		set_str(e, "status", status);
+		set_str(e, "reason", reason);
+		E->dirty = true;
+	}
+}
+
+static long entry_wave(const json_t *e)
+{
+	const json_t *w = json_object_get(e, "wave");
+	return json_is_integer(w) ? (long)json_integer_value(w) : -1;
+}
+
+static const struct co_model *model_of(const engine *E, size_t i)
+{
+	const struct co_vendor_data *vd = E->vdev[i];
+	for (size_t k = 0; vd && k < vd->nmodels; k++)
+		if (strcmp(vd->model[k].model, E->inv->dev[i].mod) == 0 && vd->model[k].manifest)
+			return &vd->model[k];
+	return NULL;
+}
+
+/* The plan into the state: devices already started, refused or informed
+   keep their entry; the others are refreshed from the plan. */
+static int merge(engine *E, const json_t *plan, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < E->inv->n; i++) {
+		const struct co_device *d = &E->inv->dev[i];
+		if (!d->ni[0])
+			continue;
+		json_t *e = find_dev(E->state, d->ni);
+		if (e && (json_is_true(json_object_get(e, "launched")) || is_status(e, "refused") ||
+		          is_status(e, "informed"))) {
+			E->ent[i] = e;
+			continue;
+		}
+		json_t *ne = new_entry(d, json_array_get(plan, i));
+		if (!ne) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		const struct co_model *m = model_of(E, i);
+		if (is_status(ne, "pending") && m && m->jws && d->gw_cb[0]) {
+			char mh[HS_KID_LEN + 1] = "", rn[CO_CAMPAIGN_MAX + CO_STR_MAX + 2], pkg[CO_PKG_MAX + 1];
+			hs_manifest_hash(m->jws, mh);
+			package_rn(E->cfg, d->ni, rn, sizeof(rn));
+			snprintf(pkg, sizeof(pkg), "%s/%s/%s", d->gw_cb, CO_PKG_CNT, rn);
+			set_str(ne, "manifest", mh);
+			set_str(ne, "package", pkg);
+		}
+		if (e) {
+			/* another manifest than the user was asked about: ask again */
+			const char *om = jstr(e, "manifest"), *nm = jstr(ne, "manifest");
+			if (!om || !nm || strcmp(om, nm) != 0)
+				json_object_del(e, "asked");
+			json_object_update(e, ne);
+			json_decref(ne);
+		} else {
+			if (json_array_size(E->devs) >= CO_DEVICES_MAX || json_array_append_new(E->devs, ne) != 0) {
+				snprintf(err, errlen, "campaign state: too many devices");
+				return -1;
+			}
+			e = ne;
+		}
+		E->ent[i] = e;
+		E->dirty = true;
+	}
+	/* waves: the j-th of the n devices ever eligible, in inventory order */
+	size_t n = 0, j = 0, idx;
+	json_t *e;
+	json_array_foreach(E->devs, idx, e)
+		n += entry_wave(e) >= 0 || is_status(e, "pending") || is_status(e, "awaiting-consent");
+	unsigned waves[CO_WAVES_MAX];
+	size_t nw = json_array_size(json_object_get(E->policy, "waves"));
+	for (size_t k = 0; k < nw; k++)
+		waves[k] = (unsigned)json_integer_value(json_array_get(json_object_get(E->policy, "waves"), k));
+	json_array_foreach(E->devs, idx, e) {
+		if (entry_wave(e) >= 0)
+			j++;
+		else if (is_status(e, "pending") || is_status(e, "awaiting-consent")) {
+			json_object_set_new(e, "wave", json_integer((json_int_t)co_wave_of(j++, n, waves, nw)));
+			E->dirty = true;
+		}
+	}
+	return 0;
+}
+
+static void delete_sub(engine *E, json_t *e)
+{
+	const char *sub = jstr(e, "sub");
+	if (!sub)
+		return;
+	m2m_result r;
+	memset(&r, 0, sizeof(r));
+	m2m_do(E->in, M2M_OP_DELETE, sub, E->cfg->originator, -1, NULL, NULL, &r);
+	m2m_result_clear(&r);
+	json_object_set_new(e, "sub", json_null());
+	E->dirty = true;
+}
+
+static bool is_final(const json_t *e)
+{
+	return is_status(e, "successful") || is_status(e, "failed");
+}
+
+/* Read the firmware of followed devices: all, or those notified. */
+static void track(engine *E, bool all, char (*ris)[CO_STR_MAX + 1], size_t nri)
+{
+	size_t idx;
+	json_t *e;
+	json_array_foreach(E->devs, idx, e) {
+		bool followed = (json_is_true(json_object_get(e, "launched")) && is_status(e, "in-process")) ||
+		                is_status(e, "informed");
+		if (!followed)
+			continue;
+		const char *fw = jstr(e, "firmware");
+		bool hit = all;
+		for (size_t k = 0; !hit && fw && k < nri; k++) {
+			size_t fl = strlen(fw), rl = strlen(ris[k]);
+			hit = fl > rl && strcmp(fw + fl - rl, ris[k]) == 0 && fw[fl - rl - 1] == '/';
+		}
+		if (!hit)
+			continue;
+		char why[CO_ERR_MAX] = "";
+		json_t *fwr = read_fw(E->in, E->cfg, fw, why, sizeof(why));
+		if (co_status_from_fw(e, fwr, why))
+			E->dirty = true;
+		json_decref(fwr);
+		if (is_final(e))
+			delete_sub(E, e);
+	}
+}
+
+typedef struct tally {
+	size_t started, ok, failed, running, awaiting;
+} tally;
+
+static tally count(const engine *E)
+{
+	tally t = { 0 };
+	size_t idx;
+	json_t *e;
+	json_array_foreach(E->devs, idx, e) {
+		bool launched = json_is_true(json_object_get(e, "launched"));
+		if (launched || is_status(e, "failed"))
+			t.started++;
+		t.ok += launched && is_status(e, "successful");
+		t.failed += is_status(e, "failed");
+		t.running += launched && is_status(e, "in-process");
+		t.awaiting += is_status(e, "awaiting-consent");
+	}
+	return t;
+}
+
+static void halt(engine *E, const char *why)
+{
+	set_str(E->state, "phase", "halted");
+	set_str(E->state, "halt_reason", why);
+	char r[CO_ERR_MAX + 32];
+	snprintf(r, sizeof(r), "campaign halted: %.400s", why);
+	size_t idx;
+	json_t *e;
+	json_array_foreach(E->devs, idx, e)
+		if (!json_is_true(json_object_get(e, "launched")) &&
+		    (is_status(e, "pending") || is_status(e, "awaiting-consent")))
+			set_status(E, e, "pending", r);
+	E->dirty = true;
+	fprintf(stderr, "hearth-coordinator: campaign %s halted: %s\n", E->cfg->campaign, why);
+}
+
+static struct co_home *home_of(engine *E, size_t i)
+{
+	const struct co_device *d = &E->inv->dev[i];
+	for (size_t k = 0; k < E->nhomes; k++)
+		if (strcmp(E->homes[k].gateway, d->gateway) == 0)
+			return &E->homes[k];
+	struct co_home *h = &E->homes[E->nhomes++]; /* at most one per device */
+	if (co_home_load(E->in, E->cfg, d, h) != 0)
+		fprintf(stderr, "hearth-coordinator: %s\n", h->error);
+	return h;
+}
+
+static void iso(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The consent for a pending or awaiting device of the current wave. */
+static co_consent consent(engine *E, size_t i, json_t *e)
+{
+	const struct co_device *d = &E->inv->dev[i];
+	struct co_home *h = home_of(E, i);
+	char r[CO_ERR_MAX + 128];
+	if (h->error[0]) {
+		snprintf(r, sizeof(r), "consent unknown: %.400s", h->error);
+		set_status(E, e, "awaiting-consent", r);
+		return CO_CONSENT_WAIT;
+	}
+	time_t now = time(NULL), auto_at = 0;
+	json_int_t asked = json_integer_value(json_object_get(e, "asked"));
+	const char *why = "";
+	co_consent c = co_consent_decide(h->policy, pol_str(E, "no_policy"), jstr(e, "criticality"), jstr(e, "manifest"),
+	                                 asked ? (time_t)asked : now, now, &auto_at, &why);
+	if (c == CO_CONSENT_REFUSED) {
+		set_status(E, e, "refused", why);
+		return c;
+	}
+	if (c == CO_CONSENT_GO) {
+		if (is_status(e, "awaiting-consent"))
+			set_status(E, e, "pending", why);
+		return c;
+	}
+	if (!asked && h->policy && h->requests_addr[0]) {
+		char perr[CO_ERR_MAX] = "";
+		json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:O,s:I,s:o}", "v", 1, "kind", "consent",
+		                        "campaign", E->cfg->campaign, "device", d->ni, "manufacturer", d->man, "model",
+		                        d->mod, "from", d->fwv, "to", json_object_get(e, "target"), "manifest",
+		                        json_object_get(e, "manifest"), "criticality", json_object_get(e, "criticality"),
+		                        "asked", (json_int_t)now, "auto_at",
+		                        auto_at ? json_integer((json_int_t)auto_at) : json_null());
+		if (req && co_consent_post(E->in, E->cfg, h, req, perr, sizeof(perr)) == 0) {
+			json_object_set_new(e, "asked", json_integer((json_int_t)now));
+			E->dirty = true;
+		} else
+			fprintf(stderr, "hearth-coordinator: %s: %s\n", d->ni, perr[0] ? perr : "out of memory");
+		json_decref(req);
+	}
+	if (auto_at) {
+		char when[32];
+		iso(auto_at, when, sizeof(when));
+		snprintf(r, sizeof(r), "%s (at %s)", why, when);
+	} else
+		snprintf(r, sizeof(r), "%s", why);
+	set_status(E, e, "awaiting-consent", r);
+	return c;
+}
+
+/* Consent of the devices of waves up to w. */
+static void consent_pass(engine *E, long w)
+{
+	for (size_t i = 0; i < E->inv->n; i++) {
+		json_t *e = E->ent[i];
+		if (e && !json_is_true(json_object_get(e, "launched")) && entry_wave(e) >= 0 && entry_wave(e) <= w &&
+		    (is_status(e, "pending") || is_status(e, "awaiting-consent")))
+			consent(E, i, e);
+	}
+}
+
+/* No device of waves up to w in process or waiting to be started. */
+static bool wave_done(const engine *E, long w)
+{
+	size_t idx;
+	json_t *e;
+	json_array_foreach(E->devs, idx, e) {
+		if (entry_wave(e) < 0 || entry_wave(e) > w)
+			continue;
+		if (is_status(e, "in-process") || (is_status(e, "pending") && !json_is_true(json_object_get(e, "launched"))))
+			return false;
+	}
+	return true;
+}
+
+static int subscribe(engine *E, const struct co_device *d, json_t *e)
+{
+	char rn[CO_CAMPAIGN_MAX + 8];
+	snprintf(rn, sizeof(rn), "hearth-%s", E->cfg->campaign);
+	json_t *b = json_pack("{s:{s:s,s:[s],s:{s:[i]},s:i}}", "m2m:sub", "rn", rn, "nu", E->nu, "enc", "net", 1, "nct",
+	                      1);
+	m2m_result r;
+	memset(&r, 0, sizeof(r));
+	int rc = -1;
+	if (b && m2m_do(E->in, M2M_OP_CREATE, d->fw, E->cfg->originator, 23, b, NULL, &r) == 0 &&
+	    (r.rsc == 2001 || r.rsc == 4105)) {
+		const char *ri = jstr(json_object_get(r.body, "m2m:sub"), "ri");
+		char addr[CO_ADDR_MAX];
+		if (r.rsc == 2001 && ri && strlen(ri) < CO_STR_MAX) {
+			if (ri[0] == '/')
+				snprintf(addr, sizeof(addr), "%s", ri);
+			else
+				snprintf(addr, sizeof(addr), "/%s/%s", d->gateway, ri);
+			set_str(e, "sub", addr);
+		}
+		rc = 0;
+	} else
+		fprintf(stderr, "hearth-coordinator: %s: subscription to the firmware failed (rsc %d); polling it\n", d->ni,
+		        r.rsc);
+	json_decref(b);
+	m2m_result_clear(&r);
+	return rc;
+}
+
+/* Start (install) or stage and inform (inform) device i. */
+static int start_one(engine *E, size_t i, json_t *e, char *err, size_t errlen)
+{
+	const struct co_device *d = &E->inv->dev[i];
+	const struct co_model *m = model_of(E, i);
+	bool inform = strcmp(pol_str(E, "mode"), "inform") == 0;
+	const char *pkg = jstr(e, "package");
+	char why[CO_ERR_MAX] = "";
+	if (!m || !m->jws || !m->image[0] || !d->fw[0] || !pkg) {
+		set_status(E, e, "blocked",
+		           !m || !m->image[0] ? "no image URL in the vendor's catalog" : "no firmware or gateway CSEBase address");
+		return 0;
+	}
+	/* the gateway's view first: this package already running or done (a
+	   launch interrupted before its state was stored), or another
+	   operation in process */
+	json_t *fw = read_fw(E->in, E->cfg, d->fw, why, sizeof(why));
+	const char *url = jstr(fw, "url");
+	json_int_t sus = json_integer_value(json_object_get(json_object_get(fw, "uds"), "sus"));
+	if (fw && url && strcmp(url, pkg) == 0 && (sus == 1 || sus == 3)) {
+		json_object_set_new(e, "launched", json_true());
+		set_str(e, "status", "in-process");
+		co_status_from_fw(e, fw, NULL);
+		json_decref(fw);
+		E->dirty = true;
+		return 0;
+	}
+	bool busy = fw && sus == 3;
+	json_decref(fw);
+	if (busy) {
+		set_status(E, e, "pending", "another firmware operation is in process at the gateway");
+		return 0;
+	}
+	int64_t interval = E->cfg->max_per_minute ? 60000 / E->cfg->max_per_minute : 0;
+	if (!inform && interval && E->started > 0 && now_ms() - E->last_start < interval)
+		sleep_ms(interval - (now_ms() - E->last_start));
+	E->last_start = now_ms();
+	if (!inform)
+		subscribe(E, d, e);
+	if (launch_one(E->in, E->cfg, E->op, d, m, pkg, !inform, why, sizeof(why)) != 0) {
+		char r2[CO_ERR_MAX + 32];
+		snprintf(r2, sizeof(r2), "launch failed: %.400s", why);
+		set_status(E, e, "failed", r2);
+		delete_sub(E, e);
+		fprintf(stderr, "hearth-coordinator: %s: %s\n", d->ni, r2);
+		return co_campaign_save(E->in, E->cfg, E->state, err, errlen);
+	}
+	if (inform) {
+		E->informed++;
+		struct co_home *h = home_of(E, i);
+		json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:O,s:s,s:I,s:n}", "v", 1, "kind", "inform",
+		                        "campaign", E->cfg->campaign, "device", d->ni, "manufacturer", d->man, "model",
+		                        d->mod, "from", d->fwv, "to", json_object_get(e, "target"), "manifest",
+		                        json_object_get(e, "manifest"), "criticality", json_object_get(e, "criticality"),
+		                        "package", pkg, "asked", (json_int_t)time(NULL), "auto_at");
+		char perr[CO_ERR_MAX] = "";
+		bool told = req && !h->error[0] && co_consent_post(E->in, E->cfg, h, req, perr, sizeof(perr)) == 0;
+		json_decref(req);
+		set_status(E, e, "informed",
+		           told ? "staged at the gateway, the user informed; the manufacturer launches it"
+		                : "staged at the gateway (no consent-requests in this home); the manufacturer launches it");
+	} else {
+		E->started++;
+		json_object_set_new(e, "launched", json_true());
+		set_status(E, e, "in-process", "update started");
+	}
+	E->dirty = false;
+	return co_campaign_save(E->in, E->cfg, E->state, err, errlen);
+}
+
+static int start_wave(engine *E, long w, char *err, size_t errlen)
+{
+	const json_t *win = json_object_get(E->policy, "window");
+	bool inform = strcmp(pol_str(E, "mode"), "inform") == 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	bool open = !json_is_array(win) || co_window_open((int)json_integer_value(json_array_get(win, 0)),
+	                                                  (int)json_integer_value(json_array_get(win, 1)),
+	                                                  tm.tm_hour * 60 + tm.tm_min);
+	for (size_t i = 0; i < E->inv->n; i++) {
+		json_t *e = E->ent[i];
+		if (!e || json_is_true(json_object_get(e, "launched")) || !is_status(e, "pending") || entry_wave(e) < 0 ||
+		    (!inform && entry_wave(e) > w))
+			continue;
+		if (!inform && consent(E, i, e) != CO_CONSENT_GO)
+			continue;
+		if (!open) {
+			char r[96];
+			json_int_t a = json_integer_value(json_array_get(win, 0)), b = json_integer_value(json_array_get(win, 1));
+			snprintf(r, sizeof(r), "waiting for the maintenance window %02d:%02d-%02d:%02d UTC", (int)(a / 60),
+			         (int)(a % 60), (int)(b / 60), (int)(b % 60));
+			set_status(E, e, "pending", r);
+			continue;
+		}
+		if (start_one(E, i, e, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Waves: halt on failures, consent, advance while a wave is done. */
+static void steer(engine *E)
+{
+	long nw = (long)json_array_size(json_object_get(E->policy, "waves"));
+	for (;;) {
+		tally t = count(E);
+		if (t.failed > 0 && t.failed * 100 >= (size_t)pol_int(E, "failure_threshold") * t.started) {
+			char why[160];
+			snprintf(why, sizeof(why), "failure threshold: %zu of %zu started failed (threshold %d%%)", t.failed,
+			         t.started, (int)pol_int(E, "failure_threshold"));
+			halt(E, why);
+			return;
+		}
+		long w = (long)json_integer_value(json_object_get(E->state, "wave"));
+		consent_pass(E, w);
+		if (w + 1 >= nw || !wave_done(E, w))
+			return;
+		size_t finished = t.ok + t.failed;
+		if (finished > 0 && t.ok * 100 < (size_t)pol_int(E, "success_rate") * finished) {
+			char why[160];
+			snprintf(why, sizeof(why), "success rate %zu%% after wave %ld below %d%%", t.ok * 100 / finished, w + 1,
+			         (int)pol_int(E, "success_rate"));
+			halt(E, why);
+			return;
+		}
+		json_object_set_new(E->state, "wave", json_integer(w + 1));
+		E->dirty = true;
+		printf("campaign %s: wave %ld of %ld\n", E->cfg->campaign, w + 2, nw);
+	}
 }
 
 int co_launch(m2m_client *in, const struct co_config *cfg, const struct co_inventory *inv,
@@ -404,122 +986,125 @@ int co_launch(m2m_client *in, const struct co_config *cfg, const struct co_inven
               size_t errlen)
 {
 	int rc = -1;
-	hs_key *op = NULL;
 	const char *reason = NULL;
-	json_t *state = NULL;
-	if (hs_key_load(cfg->operator_key, &op, &reason) != 0 || !hs_key_has_private(op)) {
+	engine E = { .in = in, .cfg = cfg, .inv = inv, .vdev = vdev };
+	char ris[CO_NOTIFIED_MAX][CO_STR_MAX + 1];
+	if (hs_key_load(cfg->operator_key, &E.op, &reason) != 0 || !hs_key_has_private(E.op)) {
 		snprintf(err, errlen, "operator key %.200s: %s", cfg->operator_key, reason ? reason : "no private key");
 		goto out;
 	}
-	if (co_campaign_load(in, cfg, &state, err, errlen) != 0)
-		goto out;
-	bool fresh = !state;
-	if (!state && !(state = json_pack("{s:s,s:[]}", "campaign", cfg->campaign, "devices"))) {
+	E.ent = calloc(inv->n ? inv->n : 1, sizeof(*E.ent));
+	E.homes = calloc(inv->n ? inv->n : 1, sizeof(*E.homes));
+	if (!E.ent || !E.homes) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	json_t *devs = json_object_get(state, "devices");
-	int64_t interval = cfg->max_per_minute ? 60000 / cfg->max_per_minute : 0, last = 0;
-	size_t started = 0;
-	bool dirty = fresh;
-	for (size_t i = 0; i < inv->n; i++) {
-		const struct co_device *d = &inv->dev[i];
-		const json_t *row = json_array_get(plan, i);
-		if (!d->ni[0])
-			continue;
-		json_t *e = find_dev(state, d->ni);
-		if (e && json_is_true(json_object_get(e, "launched")))
-			continue; /* never twice in one campaign */
-		json_t *ne = new_entry(d, row);
-		if (!ne) {
+	if (co_campaign_load(in, cfg, &E.state, err, errlen) != 0)
+		goto out;
+	E.dirty = !E.state;
+	if (!E.state && !(E.state = json_pack("{s:s,s:[],s:s,s:i}", "campaign", cfg->campaign, "devices", "phase",
+	                                      "running", "wave", 0))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!json_object_get(E.state, "policy")) { /* new, or from before policies */
+		json_t *p = policy_from_cfg(cfg);
+		if (!p || json_object_set_new(E.state, "policy", p) != 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-		if (e)
-			json_object_update(e, ne);
-		else {
-			e = ne;
-			json_incref(ne);
-			if (json_array_size(devs) >= CO_DEVICES_MAX || json_array_append_new(devs, e) != 0) {
-				json_decref(ne);
-				json_decref(ne);
-				snprintf(err, errlen, "campaign state: too many devices");
+		E.dirty = true;
+	}
+	if (!json_object_get(E.state, "phase"))
+		set_str(E.state, "phase", "running");
+	E.policy = json_object_get(E.state, "policy");
+	E.devs = json_object_get(E.state, "devices");
+	bool inform = strcmp(pol_str(&E, "mode"), "inform") == 0;
+	if (strcmp(jstr(E.state, "phase"), "halted") == 0) {
+		printf("campaign %s is halted (%s); nothing started; start a new campaign\n", cfg->campaign,
+		       jstr(E.state, "halt_reason") ? jstr(E.state, "halt_reason") : "?");
+	} else {
+		if (merge(&E, plan, err, errlen) != 0)
+			goto out;
+		if (strcmp(jstr(E.state, "phase"), "done") == 0 && !wave_done(&E, CO_WAVES_MAX))
+			set_str(E.state, "phase", "running"); /* devices that became eligible since */
+		if (!inform) {
+			char host[64], poa[CO_ADDR_MAX];
+			snprintf(host, sizeof(host), "%s", cfg->listen);
+			char *colon = strrchr(host, ':');
+			*colon = '\0';
+			if (co_listener_start(&E.lis, host, (unsigned)atoi(colon + 1), poa, sizeof(poa), err, errlen) != 0 ||
+			    co_set_poa(in, cfg, poa, err, errlen) != 0)
 				goto out;
+			snprintf(E.nu, sizeof(E.nu), "/%s/%s", cfg->cse_id, cfg->originator);
+		}
+		int64_t deadline = now_ms() + (int64_t)cfg->wait_s * 1000, last_full = now_ms();
+		bool all = true;
+		size_t nri = 0;
+		for (;;) {
+			for (size_t k = 0; k < E.nhomes; k++)
+				co_home_clear(&E.homes[k]);
+			E.nhomes = 0;
+			track(&E, all, ris, nri);
+			bool running = strcmp(jstr(E.state, "phase"), "running") == 0;
+			if (running && !inform)
+				steer(&E);
+			running = strcmp(jstr(E.state, "phase"), "running") == 0;
+			if (running && start_wave(&E, (long)json_integer_value(json_object_get(E.state, "wave")), err,
+			                          errlen) != 0)
+				goto out;
+			tally t = count(&E);
+			long nw = (long)json_array_size(json_object_get(E.policy, "waves"));
+			if (running && (inform || (json_integer_value(json_object_get(E.state, "wave")) + 1 >= nw &&
+			                           wave_done(&E, CO_WAVES_MAX) && t.awaiting == 0))) {
+				set_str(E.state, "phase", "done");
+				E.dirty = true;
+			}
+			if (E.dirty) {
+				if (co_campaign_save(in, cfg, E.state, err, errlen) != 0)
+					goto out;
+				E.dirty = false;
+			}
+			if (t.running == 0 || inform)
+				break; /* nothing this run can wait for: consent, the window, or done */
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				printf("campaign %s: %zu device(s) still in process; run launch or status again\n", cfg->campaign,
+				       t.running);
+				break;
+			}
+			nri = co_listener_wait(E.lis, left < CO_WAIT_SLICE_MS ? left : CO_WAIT_SLICE_MS, ris, CO_NOTIFIED_MAX,
+			                       &all);
+			if (now_ms() - last_full >= CO_FULL_READ_MS) {
+				all = true;
+				last_full = now_ms();
 			}
 		}
-		json_decref(ne);
-		dirty = true;
-		if (strcmp(jstr(e, "status"), "pending") != 0)
-			continue;
-		const struct co_vendor_data *vd = vdev[i];
-		const struct co_model *m = NULL;
-		for (size_t k = 0; vd && k < vd->nmodels; k++)
-			if (strcmp(vd->model[k].model, d->mod) == 0 && vd->model[k].manifest)
-				m = &vd->model[k];
-		char pkg[CO_PKG_MAX + 1], why[CO_ERR_MAX] = "", mh[HS_KID_LEN + 1] = "";
-		if (!m || !m->jws || !m->image[0] || !d->fw[0] || !d->gw_cb[0]) {
-			set_str(e, "reason", !m || !m->image[0] ? "no image URL in the vendor's catalog"
-			                                        : "no firmware or gateway CSEBase address");
-			continue;
-		}
-		hs_manifest_hash(m->jws, mh);
-		char rn[CO_CAMPAIGN_MAX + CO_STR_MAX + 2];
-		package_rn(cfg, d->ni, rn, sizeof(rn));
-		snprintf(pkg, sizeof(pkg), "%s/%s/%s", d->gw_cb, CO_PKG_CNT, rn);
-		set_str(e, "manifest", mh);
-		set_str(e, "package", pkg);
-		/* the gateway's view first: this package already running or done
-		   (a launch interrupted before its state was stored), or another
-		   operation in process */
-		json_t *fw = read_fw(in, cfg, d->fw, why, sizeof(why));
-		const char *url = jstr(fw, "url");
-		json_int_t sus = json_integer_value(json_object_get(json_object_get(fw, "uds"), "sus"));
-		if (fw && url && strcmp(url, pkg) == 0 && (sus == 1 || sus == 3)) {
-			json_object_set_new(e, "launched", json_true());
-			co_status_from_fw(e, fw, NULL);
-			json_decref(fw);
-			continue;
-		}
-		if (fw && sus == 3) {
-			set_str(e, "reason", "another firmware operation is in process at the gateway");
-			json_decref(fw);
-			continue;
-		}
-		json_decref(fw);
-		if (interval && started > 0 && now_ms() - last < interval)
-			sleep_ms(interval - (now_ms() - last));
-		last = now_ms();
-		if (launch_one(in, cfg, op, d, m, pkg, why, sizeof(why)) != 0) {
-			char r2[CO_ERR_MAX + 32];
-			snprintf(r2, sizeof(r2), "launch failed: %.400s", why);
-			set_str(e, "reason", r2);
-			fprintf(stderr, "hearth-coordinator: %s: %s\n", d->ni, r2);
-			continue;
-		}
-		started++;
-		json_object_set_new(e, "launched", json_true());
-		set_str(e, "status", "in-process");
-		set_str(e, "reason", "update started");
-		if (co_campaign_save(in, cfg, state, err, errlen) != 0)
-			goto out;
-		dirty = false;
 	}
-	if (dirty && co_campaign_save(in, cfg, state, err, errlen) != 0)
-		goto out;
 	size_t i;
 	json_t *e;
-	json_array_foreach(devs, i, e) {
+	json_array_foreach(E.devs, i, e) {
 		json_t *row = co_status_row(e);
 		if (!row || json_array_append_new(out_rows, row) != 0) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
 	}
-	printf("campaign %s: %zu device(s) started now\n", cfg->campaign, started);
+	tally t = count(&E);
+	printf("campaign %s: %s, wave %d of %zu; %zu started now%s%zu informed now; %zu successful, %zu failed, %zu in "
+	       "process, %zu awaiting consent; %lu notification(s)\n",
+	       cfg->campaign, jstr(E.state, "phase"), (int)json_integer_value(json_object_get(E.state, "wave")) + 1,
+	       json_array_size(json_object_get(E.policy, "waves")), E.started, ", ", E.informed, t.ok, t.failed,
+	       t.running, t.awaiting, co_listener_received(E.lis));
 	rc = 0;
 out:
-	hs_key_free(&op);
-	json_decref(state);
+	co_listener_stop(&E.lis);
+	for (size_t k = 0; E.homes && k < E.nhomes; k++)
+		co_home_clear(&E.homes[k]);
+	free(E.homes);
+	free(E.ent);
+	hs_key_free(&E.op);
+	json_decref(E.state);
 	return rc;
 }
 
@@ -539,7 +1124,7 @@ int co_status(m2m_client *in, const struct co_config *cfg, json_t *out_rows, cha
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(state, "devices"), i, e) {
-		if (json_is_true(json_object_get(e, "launched"))) {
+		if (json_is_true(json_object_get(e, "launched")) || is_status(e, "informed")) {
 			char why[CO_ERR_MAX] = "";
 			json_t *fw = read_fw(in, cfg, jstr(e, "firmware"), why, sizeof(why));
 			changed = co_status_from_fw(e, fw, why) || changed;
@@ -553,6 +1138,9 @@ int co_status(m2m_client *in, const struct co_config *cfg, json_t *out_rows, cha
 	}
 	if (changed && co_campaign_save(in, cfg, state, err, errlen) != 0)
 		goto out;
+	const char *phase = jstr(state, "phase");
+	printf("campaign %s: %s%s%s\n", cfg->campaign, phase ? phase : "running",
+	       jstr(state, "halt_reason") ? ": " : "", jstr(state, "halt_reason") ? jstr(state, "halt_reason") : "");
 	rc = 0;
 out:
 	json_decref(state);

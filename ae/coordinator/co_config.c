@@ -113,6 +113,102 @@ static int set_in(struct co_config *cfg, const char *key, const char *val, char 
 	return err_set(err, errlen, "[in] unknown key '%.64s'%s", key, NULL);
 }
 
+static int num(const char *val, unsigned long max, unsigned *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = strtoul(val, &end, 10);
+	if (errno || !end || *end || val[0] < '0' || val[0] > '9' || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* "HH:MM" -> minutes of the day, or -1 */
+static int hhmm(const char *s, size_t len)
+{
+	if (len != 5 || s[2] != ':')
+		return -1;
+	for (size_t i = 0; i < 5; i++)
+		if (i != 2 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	return h < 24 && m < 60 ? h * 60 + m : -1;
+}
+
+/* A campaign setting ([campaign] key or the flag --key). */
+static int set_campaign(struct co_config *cfg, const char *key, const char *val, char *err, size_t errlen)
+{
+	unsigned v;
+	if (strcmp(key, "waves") == 0) {
+		size_t n = 0;
+		const char *p = val;
+		unsigned prev = 0;
+		while (*p) {
+			char part[8];
+			size_t len = strcspn(p, ",");
+			if (len == 0 || len >= sizeof(part) || n >= CO_WAVES_MAX)
+				return err_set(err, errlen, "waves '%.64s': at most 16 comma-separated percentages%s", val, NULL);
+			memcpy(part, p, len);
+			part[len] = '\0';
+			if (num(part, 100, &v) != 0 || v == 0 || v <= prev)
+				return err_set(err, errlen, "waves '%.64s': percentages must increase from 1 to 100%s", val,
+				               NULL);
+			cfg->waves[n++] = prev = v;
+			p += len + (p[len] == ',');
+		}
+		if (n == 0 || prev != 100)
+			return err_set(err, errlen, "waves '%.64s': the last wave must be 100%s", val, NULL);
+		cfg->nwaves = n;
+		return 0;
+	}
+	if (strcmp(key, "success-rate") == 0 || strcmp(key, "failure-threshold") == 0) {
+		if (num(val, 100, &v) != 0)
+			return err_set(err, errlen, "%s '%.32s' is not a percentage (0-100)", key, val);
+		*(key[0] == 's' ? &cfg->success_rate : &cfg->failure_threshold) = v;
+		return 0;
+	}
+	if (strcmp(key, "max-per-minute") == 0) {
+		if (num(val, 100000, &v) != 0)
+			return err_set(err, errlen, "--max-per-minute '%.32s' is not a number from 0 to 100000%s", val, NULL);
+		cfg->max_per_minute = v;
+		return 0;
+	}
+	if (strcmp(key, "wait") == 0) {
+		if (num(val, 7 * 24 * 3600, &v) != 0)
+			return err_set(err, errlen, "wait '%.32s' is not a number of seconds (at most a week)%s", val, NULL);
+		cfg->wait_s = v;
+		return 0;
+	}
+	if (strcmp(key, "window") == 0) {
+		const char *dash = strchr(val, '-');
+		int a = dash ? hhmm(val, (size_t)(dash - val)) : -1, b = dash ? hhmm(dash + 1, strlen(dash + 1)) : -1;
+		if (a < 0 || b < 0 || a == b)
+			return err_set(err, errlen, "window '%.32s' is not HH:MM-HH:MM (UTC, start != end)%s", val, NULL);
+		cfg->window_start = a;
+		cfg->window_end = b;
+		return 0;
+	}
+	if (strcmp(key, "mode") == 0 || strcmp(key, "no-policy") == 0) {
+		bool mode = strcmp(key, "mode") == 0;
+		const char *a = mode ? "install" : "ask", *b = mode ? "inform" : "auto";
+		if (strcmp(val, a) != 0 && strcmp(val, b) != 0)
+			return err_set(err, errlen, "%s must be %s", key, mode ? "install or inform" : "ask or auto");
+		snprintf(mode ? cfg->mode : cfg->no_policy, sizeof(cfg->mode), "%s", val);
+		return 0;
+	}
+	return err_set(err, errlen, "[campaign] unknown key '%.64s'%s", key, NULL);
+}
+
+static int set_listen(struct co_config *cfg, const char *val, char *err, size_t errlen)
+{
+	const char *colon = strrchr(val, ':');
+	unsigned port;
+	if (!colon || colon == val || (size_t)(colon - val) >= 40 || num(colon + 1, 65535, &port) != 0)
+		return err_set(err, errlen, "listen '%.64s' is not IPv4-address:port%s", val, NULL);
+	return put(cfg->listen, sizeof(cfg->listen), val, "listen", err, errlen);
+}
+
 typedef struct ini_ctx {
 	struct co_config *cfg;
 	char *err;
@@ -133,6 +229,10 @@ static int on_kv(void *user, const char *section, const char *key, const char *v
 		rc = put(x->cfg->operator_key, sizeof(x->cfg->operator_key), val, "operator key", x->err, x->errlen);
 	else if (strcmp(section, "coordinator") == 0 && strcmp(key, "state-dir") == 0)
 		rc = put(x->cfg->state_dir, sizeof(x->cfg->state_dir), val, "state-dir", x->err, x->errlen);
+	else if (strcmp(section, "coordinator") == 0 && strcmp(key, "listen") == 0)
+		rc = set_listen(x->cfg, val, x->err, x->errlen);
+	else if (strcmp(section, "campaign") == 0)
+		rc = set_campaign(x->cfg, key, val, x->err, x->errlen);
 	else if (sl > 9 && sl < CO_STR_MAX + 10 && strncmp(section, "vendor \"", 8) == 0 && section[sl - 1] == '"') {
 		char name[CO_STR_MAX + 2];
 		memcpy(name, section + 8, sl - 9);
@@ -181,12 +281,23 @@ void co_config_usage(FILE *f)
 	      "  --json FILE           also write the result as a JSON array\n"
 	      "  --campaign NAME       launch/status: the campaign ([A-Za-z0-9._-], default 'default')\n"
 	      "  --max-per-minute N    launch: start at most N devices a minute (default 60, 0: no limit)\n"
+	      "  --waves P1,P2,..,100  launch: cumulative wave sizes in %% of the eligible devices (default 100)\n"
+	      "  --success-rate P      launch: %% of finished devices successful before the next wave (default 90)\n"
+	      "  --failure-threshold P launch: %% of started devices failed that halts the campaign (default 20)\n"
+	      "  --window HH:MM-HH:MM  launch: start updates only inside this UTC window\n"
+	      "  --mode install|inform launch: start updates, or stage them and inform the user (the\n"
+	      "                        manufacturer launches)\n"
+	      "  --no-policy ask|auto  launch: consent in a home without a consent policy (default ask)\n"
+	      "  --listen HOST:PORT    launch: notification receiver ([coordinator] listen, default 127.0.0.1:0)\n"
+	      "  --wait S              launch: wait at most S seconds for the campaign to progress (default 600)\n"
+	      "  ([campaign] in the INI file takes the launch settings under the same names)\n"
 	      "exit status: 0 done, 1 failed, 2 bad usage\n",
 	      f);
 }
 
 enum { F_IN_URL = 0x100, F_CSE_ID, F_CSE_RN, F_ORIG, F_CA, F_VENDOR, F_VENDOR_CA, F_VENDOR_KEY, F_OPKEY,
-       F_STATE, F_JSON, F_CAMPAIGN, F_RATE };
+       F_STATE, F_JSON, F_CAMPAIGN, F_RATE, F_WAVES, F_SUCCESS, F_FAILURE, F_WINDOW, F_MODE, F_NOPOLICY, F_LISTEN,
+       F_WAIT };
 
 static int vendor_flag(struct co_config *cfg, const char *arg, const char *key, char *err, size_t errlen)
 {
@@ -211,6 +322,11 @@ int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size
 		{ "state-dir", required_argument, NULL, F_STATE }, { "json", required_argument, NULL, F_JSON },
 		{ "campaign", required_argument, NULL, F_CAMPAIGN },
 		{ "max-per-minute", required_argument, NULL, F_RATE },
+		{ "waves", required_argument, NULL, F_WAVES },   { "success-rate", required_argument, NULL, F_SUCCESS },
+		{ "failure-threshold", required_argument, NULL, F_FAILURE },
+		{ "window", required_argument, NULL, F_WINDOW }, { "mode", required_argument, NULL, F_MODE },
+		{ "no-policy", required_argument, NULL, F_NOPOLICY },
+		{ "listen", required_argument, NULL, F_LISTEN }, { "wait", required_argument, NULL, F_WAIT },
 		{ "help", no_argument, NULL, 'h' },              { NULL, 0, NULL, 0 },
 	};
 	memset(cfg, 0, sizeof(*cfg));
@@ -219,6 +335,15 @@ int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size
 	snprintf(cfg->originator, sizeof(cfg->originator), "Ccoordinator");
 	snprintf(cfg->campaign, sizeof(cfg->campaign), "default");
 	cfg->max_per_minute = 60;
+	cfg->waves[0] = 100;
+	cfg->nwaves = 1;
+	cfg->success_rate = 90;
+	cfg->failure_threshold = 20;
+	cfg->window_start = cfg->window_end = -1;
+	snprintf(cfg->mode, sizeof(cfg->mode), "install");
+	snprintf(cfg->no_policy, sizeof(cfg->no_policy), "ask");
+	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:0");
+	cfg->wait_s = 600;
 	/* first pass: the file, so that flags override it */
 	opterr = 0;
 	optind = 0;
@@ -256,17 +381,15 @@ int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size
 			else
 				snprintf(cfg->campaign, sizeof(cfg->campaign), "%s", optarg);
 			break;
-		case F_RATE: {
-			char *end = NULL;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || !end || *end || optarg[0] < '0' || optarg[0] > '9' || v > 100000)
-				rc = err_set(err, errlen, "--max-per-minute '%.32s' is not a number from 0 to 100000%s", optarg,
-				             NULL);
-			else
-				cfg->max_per_minute = (unsigned)v;
-			break;
-		}
+		case F_RATE: rc = set_campaign(cfg, "max-per-minute", optarg, err, errlen); break;
+		case F_WAVES: rc = set_campaign(cfg, "waves", optarg, err, errlen); break;
+		case F_SUCCESS: rc = set_campaign(cfg, "success-rate", optarg, err, errlen); break;
+		case F_FAILURE: rc = set_campaign(cfg, "failure-threshold", optarg, err, errlen); break;
+		case F_WINDOW: rc = set_campaign(cfg, "window", optarg, err, errlen); break;
+		case F_MODE: rc = set_campaign(cfg, "mode", optarg, err, errlen); break;
+		case F_NOPOLICY: rc = set_campaign(cfg, "no-policy", optarg, err, errlen); break;
+		case F_WAIT: rc = set_campaign(cfg, "wait", optarg, err, errlen); break;
+		case F_LISTEN: rc = set_listen(cfg, optarg, err, errlen); break;
 		default: break;
 		}
 		if (rc != 0)

@@ -68,6 +68,23 @@ out:
 	return rc;
 }
 
+int co_set_poa(m2m_client *in, const struct co_config *cfg, const char *poa, char *err, size_t errlen)
+{
+	m2m_result r;
+	memset(&r, 0, sizeof(r));
+	json_t *ae = json_pack("{s:{s:[s],s:b}}", "m2m:ae", "poa", poa, "rr", 1);
+	int rc = -1;
+	if (!ae)
+		snprintf(err, errlen, "out of memory");
+	else if (m2m_do(in, M2M_OP_UPDATE, cfg->originator, cfg->originator, -1, ae, NULL, &r) != 0 || r.rsc != 2004)
+		fail(err, errlen, "setting the AE's point of access", &r);
+	else
+		rc = 0;
+	json_decref(ae);
+	m2m_result_clear(&r);
+	return rc;
+}
+
 /* Discovery: the uril under `to` for one resource type. */
 static json_t *discover(m2m_client *in, const struct co_config *cfg, const char *to, int ty, size_t max, char *err,
                         size_t errlen)

@@ -32,6 +32,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -50,6 +52,7 @@
 #define CO_ERR_MAX 512u
 #define CO_CAMPAIGN_MAX 64u    /* campaign name */
 #define CO_STATE_MAX (900u * 1024u) /* campaign state document (below the CSE's 1 MiB body limit) */
+#define CO_WAVES_MAX 16u
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -74,6 +77,17 @@ struct co_config {
 	char command[16];          /* "inventory" | "plan" | "launch" | "status" */
 	char campaign[CO_CAMPAIGN_MAX + 1]; /* launch/status: the campaign (default "default") */
 	unsigned max_per_minute;   /* launch: at most this many devices started a minute (0: no limit) */
+	/* launch: the campaign policy, stored with a new campaign (a resumed
+	   campaign keeps the one it was started with) */
+	unsigned waves[CO_WAVES_MAX]; /* cumulative percentages, increasing, the last 100 */
+	size_t nwaves;
+	unsigned success_rate;     /* % of finished devices successful before the next wave */
+	unsigned failure_threshold; /* % of started devices failed that halts the campaign */
+	int window_start, window_end; /* maintenance window, minutes of the UTC day; -1: none */
+	char mode[8];              /* "install" | "inform" (the manufacturer launches) */
+	char no_policy[8];         /* consent in a home without a policy: "ask" | "auto" */
+	char listen[64];           /* notification receiver, IPv4 "host:port" (port 0: any) */
+	unsigned wait_s;           /* launch: how long one run waits for the campaign to progress */
 	char json_out[PATH_MAX];   /* "" = none */
 	bool help;
 };
@@ -109,6 +123,8 @@ struct co_inventory {
 /* Register the coordinator's AE at the IN (or reuse the one registered
  * under its originator). */
 int co_register(m2m_client *in, const struct co_config *cfg, char *err, size_t errlen);
+/* Set the AE's point of access (where notifications reach it). */
+int co_set_poa(m2m_client *in, const struct co_config *cfg, const char *poa, char *err, size_t errlen);
 int co_inventory_build(m2m_client *in, const struct co_config *cfg, struct co_inventory *inv, char *err,
                        size_t errlen);
 void co_inventory_free(struct co_inventory *inv);
@@ -182,5 +198,53 @@ int co_launch(m2m_client *in, const struct co_config *cfg, const struct co_inven
               size_t errlen);
 /* status: the rows of the campaign, reading each launched device's firmware. */
 int co_status(m2m_client *in, const struct co_config *cfg, json_t *out_rows, char *err, size_t errlen);
+
+/* ---- consent (co_consent.c) ------------------------------------------------ */
+
+typedef enum co_consent { CO_CONSENT_GO, CO_CONSENT_WAIT, CO_CONSENT_REFUSED } co_consent;
+
+/* A home's consent resources, found at its gateway through the IN. */
+struct co_home {
+	bool loaded;
+	char gateway[CO_STR_MAX + 1];
+	char policy_addr[CO_ADDR_MAX];   /* container labelled hearth:consent, "" = none */
+	char requests_addr[CO_ADDR_MAX]; /* container labelled hearth:consent-requests, "" = none */
+	json_t *policy;                  /* the policy in force, or NULL */
+	char error[CO_ERR_MAX];          /* why the home could not be read ("" = fine) */
+};
+
+/* Check a policy document's schema; 0 or -1 with why. */
+int co_policy_check(const json_t *policy, char *err, size_t errlen);
+/* The consent rule (co_consent.c); policy NULL: the home has none and
+ * no_policy ("ask" | "auto") applies. asked: when the user was first asked;
+ * *auto_at: when a critical update installs by itself (0: not applicable). */
+co_consent co_consent_decide(const json_t *policy, const char *no_policy, const char *criticality,
+                             const char *manifest, time_t asked, time_t now, time_t *auto_at, const char **why);
+/* Find and read the consent resources of d's home; -1 with h->error. */
+int co_home_load(m2m_client *in, const struct co_config *cfg, const struct co_device *d, struct co_home *h);
+void co_home_clear(struct co_home *h);
+/* Post a consent request or notice (a JSON object) to the home. */
+int co_consent_post(m2m_client *in, const struct co_config *cfg, const struct co_home *h, const json_t *req,
+                    char *err, size_t errlen);
+
+/* ---- notification receiver (co_notify.c) ------------------------------------ */
+
+struct co_listener;
+/* Listen on host:port (IPv4; port 0: any free one); poa gets its URL. */
+int co_listener_start(struct co_listener **l, const char *host, unsigned port, char *poa, size_t poalen, char *err,
+                      size_t errlen);
+/* Wait up to ms for notifications; the notified resource IDs go to out (at
+ * most max); *all is set when some were lost (then read everything). */
+size_t co_listener_wait(struct co_listener *l, int64_t ms, char (*out)[CO_STR_MAX + 1], size_t max, bool *all);
+unsigned long co_listener_received(struct co_listener *l);
+void co_listener_stop(struct co_listener **l);
+
+/* ---- waves (co_campaign.c) ---------------------------------------------------- */
+
+/* The wave (0-based) of the j-th of n eligible devices under cumulative
+ * percentages waves[0..nw-1]. */
+size_t co_wave_of(size_t j, size_t n, const unsigned *waves, size_t nw);
+/* Is minute-of-day m inside the window [start, end) (wrapping midnight)? */
+bool co_window_open(int start, int end, int m);
 
 #endif
