@@ -56,11 +56,19 @@ typedef struct agent {
 	pid_t pid;
 } agent;
 
-static agent dev[4] = {
+/* the first four start with the group; the others join for the campaign
+   tests, one by one so that the inventory (and wave) order is theirs */
+#define NDEV 9
+static agent dev[NDEV] = {
 	{ "Acme", "lamp", "1", "2.0", "1.0", 0, 0 },
 	{ "Acme", "lamp", "2", "1.0", "1.0", 0, 0 },
 	{ "Globex", "plug", "3", "1.0", "9", 0, 0 },
 	{ "Initech", "oven", "4", "4.0", "X", 0, 0 },
+	{ "Globex", "plug", "5", "1.0", "2", 0, 0 },  /* waves: killed, fails */
+	{ "Globex", "plug", "6", "1.0", "2", 0, 0 },  /* waves: second wave, halted */
+	{ "Acme", "lamp", "7", "1.0", "1.0", 0, 0 },  /* consent: critical, granted */
+	{ "Globex", "plug", "8", "1.0", "2", 0, 0 },  /* consent: refused */
+	{ "Acme", "lamp", "9", "1.0", "1.0", 0, 0 },  /* automatic consent for critical updates */
 };
 
 #define SKIP_IF_NEEDED()                                                  \
@@ -245,7 +253,7 @@ static int group_setup(void **state)
 	const char *args[] = { "--cse-type", "mn", "--registrar-url", harness_url(), "--registrar-id",
 	                       harness_cse_id(), "--registrar-rn", harness_cse_rn(), "--registrar-check", "1",
 	                       "--admin", in_admin, "--attest-trust-dir", trust, "--update-vendor-keys", vkeys,
-	                       "--update-operator-key", opub, "--transport-tls-ca", ca, NULL };
+	                       "--update-operator-key", opub, "--transport-tls-ca", ca, "--mgmt-timeout", "4", NULL };
 	if (harness_peer_start(&mn, args) != 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++)
@@ -279,7 +287,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	int rc = 0;
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < NDEV; i++)
 		stop(&dev[i].pid);
 	for (size_t i = 0; i < 3; i++)
 		if (stop(&vend[i].pid) != 0)
@@ -513,6 +521,293 @@ static void test_launch(void **state)
 	assert_int_equal(coordinator_x("launch", "--max-per-minute=-1", NULL, NULL), 2);
 }
 
+/* ---- campaigns: waves, restart, consent ------------------------------------ */
+
+static const char *ni_of(const agent *a)
+{
+	return hfmt("urn:dev:%s:%s:%s", a->man, a->model, a->serial);
+}
+
+/* Start agent i and wait until the IN has its announced node. */
+static void agent_join(size_t i)
+{
+	assert_int_equal(agent_start(&dev[i]), 0);
+	assert_true(announced(&dev[i], 15000));
+}
+
+/* The latest stored state of a campaign at the IN (NULL when none). */
+static json_t *campaign_state(const char *name)
+{
+	m2m_result mr;
+	harness_req(&mr, M2M_OP_RETRIEVE, hfmt("%s/%s/campaigns/%s/la", harness_cse_rn(), harness_admin(), name),
+	            harness_admin(), -1, NULL, NULL);
+	const char *con = mr.rsc == 2000 ? harness_jstr(harness_res(&mr, "m2m:cin"), "con") : NULL;
+	json_error_t je;
+	json_t *doc = con ? json_loads(con, 0, &je) : NULL;
+	m2m_result_clear(&mr);
+	return doc;
+}
+
+static const json_t *entry_of(const json_t *doc, const char *ni)
+{
+	return row_of(json_object_get(doc, "devices"), ni);
+}
+
+/* The device's firmware at the gateway, read through the IN. */
+static json_t *firmware_of(const char *campaign, const char *ni)
+{
+	json_t *doc = campaign_state(campaign);
+	const char *fw = harness_jstr(entry_of(doc, ni), "firmware");
+	json_t *out = NULL;
+	if (fw) {
+		m2m_result mr;
+		harness_req(&mr, M2M_OP_RETRIEVE, fw, harness_admin(), -1, NULL, NULL);
+		out = json_incref(harness_res(&mr, "m2m:fwr"));
+		m2m_result_clear(&mr);
+	}
+	json_decref(doc);
+	return out;
+}
+
+static void test_waves_threshold(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	agent_join(4);
+	agent_join(5);
+	/* plug 5 goes away: its update fails at the gateway (no answer) */
+	kill(dev[4].pid, SIGKILL);
+	waitpid(dev[4].pid, NULL, 0);
+	dev[4].pid = 0;
+	int notes6 = harness_file_count(agent_log(&dev[5]), "notify: ");
+
+	harness_case("waves 50,100: plug 5 (first wave) fails, the failure threshold halts the campaign");
+	json_t *rows = NULL;
+	assert_int_equal(coordinator_x("launch", "--campaign=waves", "--waves=50,100", &rows), 0);
+	const json_t *r5 = row_of(rows, ni_of(&dev[4])), *r6 = row_of(rows, ni_of(&dev[5]));
+	EXPECT_STR(r5, "status", "failed");
+	EXPECT_STR(r6, "status", "pending");
+	const char *why = harness_jstr(r6, "reason");
+	EXPECT_TRUE(why && strstr(why, "campaign halted: failure threshold: 1 of 1 started failed"), r6);
+	json_decref(rows);
+	json_t *doc = campaign_state("waves");
+	EXPECT_STR(doc, "phase", "halted");
+	EXPECT_INT(entry_of(doc, ni_of(&dev[4])), "wave", 0);
+	EXPECT_INT(entry_of(doc, ni_of(&dev[5])), "wave", 1);
+	json_decref(doc);
+
+	harness_case("the second wave never started: plug 6 got no operation, its firmware never asked to update");
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[5]), "notify: ") == notes6, NULL);
+	json_t *fw = firmware_of("waves", ni_of(&dev[5]));
+	EXPECT_STR(fw, "vr", "1.0");
+	EXPECT_TRUE(!harness_jstr(fw, "url") || !strstr(harness_jstr(fw, "url"), "waves-"), fw);
+	json_decref(fw);
+
+	harness_case("launch again: a halted campaign starts nothing");
+	assert_int_equal(coordinator_x("launch", "--campaign=waves", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, ni_of(&dev[5])), "status", "pending");
+	json_decref(rows);
+	harness_sleep_ms(300);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[5]), "notify: ") == notes6, NULL);
+}
+
+static void test_restart_mid_campaign(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	/* plug 5 is back (its old slot, 1.0): two eligible plugs, two waves */
+	assert_int_equal(agent_start(&dev[4]), 0);
+	int dl5 = harness_file_count(agent_log(&dev[4]), "downloading"),
+	    dl6 = harness_file_count(agent_log(&dev[5]), "downloading");
+
+	harness_case("the coordinator is killed once the first wave started");
+	char ini[PATH_MAX], log[PATH_MAX];
+	snprintf(ini, sizeof(ini), "%s", pki_path("coord.ini"));
+	snprintf(log, sizeof(log), "%s", pki_path("coord-resume.log"));
+	const char *args[] = { "-c", ini, "launch", "--campaign=resume", "--waves=50,100", NULL };
+	pid_t pid = run("hearth-coordinator", args, log, false);
+	assert_true(pid > 0);
+	bool started = false;
+	for (int64_t end = harness_now_ms() + 20000; !started && harness_now_ms() < end;) {
+		json_t *doc = campaign_state("resume");
+		started = json_is_true(json_object_get(entry_of(doc, ni_of(&dev[4])), "launched"));
+		json_decref(doc);
+		if (!started)
+			harness_sleep_ms(20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	EXPECT_TRUE(started, NULL);
+
+	harness_case("a new coordinator resumes: both plugs successful, each updated exactly once");
+	json_t *rows = NULL;
+	assert_int_equal(coordinator_x("launch", "--campaign=resume", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, ni_of(&dev[4])), "status", "successful");
+	EXPECT_STR(row_of(rows, ni_of(&dev[5])), "status", "successful");
+	EXPECT_STR(row_of(rows, ni_of(&dev[5])), "after", "3.0");
+	json_decref(rows);
+	json_t *doc = campaign_state("resume");
+	EXPECT_STR(doc, "phase", "done");
+	json_decref(doc);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[4]), "downloading") == dl5 + 1, NULL);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[5]), "downloading") == dl6 + 1, NULL);
+}
+
+/* ---- the home user's consent resources, written here as the user would ---- */
+
+static m2m_client *home;
+static const char *const USER = "Chome-user";
+static const char *policy_cnt; /* its address at the MN */
+static const char *requests_cnt;
+
+static void home_req(m2m_result *r, m2m_op op, const char *to, int ty, json_t *body)
+{
+	memset(r, 0, sizeof(*r));
+	m2m_do(home, op, to, USER, ty, body, NULL, r);
+	json_decref(body);
+}
+
+static void home_setup(void)
+{
+	home = m2m_client_new(mn.url);
+	assert_non_null(home);
+	m2m_result r;
+	home_req(&r, M2M_OP_CREATE, "cse-mn", 2,
+	         json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", "home-user", "api", "Nhome", "rr", 0, "srv", "3"));
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	const char *coord = hfmt("%s/%s", harness_csi(), harness_admin());
+	char acpi[2][128];
+	for (int k = 0; k < 2; k++) {
+		home_req(&r, M2M_OP_CREATE, "cse-mn/home-user", 1,
+		         json_pack("{s:{s:s,s:{s:[{s:[s],s:i},{s:[s],s:i}]},s:{s:[{s:[s],s:i}]}}}", "m2m:acp", "rn",
+		                   k ? "consent-requests-acp" : "consent-policy-acp", "pv", "acr", "acor", USER, "acop",
+		                   63, "acor", coord, "acop", k ? 35 : 34, "pvs", "acr", "acor", USER, "acop", 63));
+		EXPECT_RSC(&r, 2001);
+		snprintf(acpi[k], sizeof(acpi[k]), "%s", harness_jstr(harness_res(&r, "m2m:acp"), "ri"));
+		m2m_result_clear(&r);
+	}
+	for (int k = 0; k < 2; k++) {
+		home_req(&r, M2M_OP_CREATE, "cse-mn/home-user", 3,
+		         json_pack("{s:{s:s,s:[s],s:[s],s:i}}", "m2m:cnt", "rn", k ? "consent-requests" : "consent", "lbl",
+		                   k ? "hearth:consent-requests" : "hearth:consent", "acpi", acpi[k], "mni", 100));
+		EXPECT_RSC(&r, 2001);
+		m2m_result_clear(&r);
+	}
+	policy_cnt = "cse-mn/home-user/consent";
+	requests_cnt = "cse-mn/home-user/consent-requests";
+}
+
+/* The user writes a new policy document. */
+static void put_policy(const char *critical, int hours, const char *other, json_t *decisions)
+{
+	json_t *p = json_pack("{s:i,s:s,s:i,s:s,s:o}", "v", 1, "critical", critical, "auto_after_hours", hours, "other",
+	                      other, "decisions", decisions ? decisions : json_object());
+	char *con = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	m2m_result r;
+	home_req(&r, M2M_OP_CREATE, policy_cnt, 4, json_pack("{s:{s:s,s:s}}", "m2m:cin", "cnf", "application/json:0", "con", con));
+	free(con);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+}
+
+static const char *manifest_of(const char *campaign, const char *ni)
+{
+	json_t *doc = campaign_state(campaign);
+	const char *m = harness_jstr(entry_of(doc, ni), "manifest");
+	const char *out = m ? hfmt("%s", m) : "";
+	json_decref(doc);
+	return out;
+}
+
+static void test_consent(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	agent_join(6);
+	agent_join(7);
+	home_setup();
+	put_policy("ask", 0, "ask", NULL);
+	int n7 = harness_file_count(agent_log(&dev[6]), "notify: "), n8 = harness_file_count(agent_log(&dev[7]), "notify: ");
+	const char *l7 = ni_of(&dev[6]);
+	char p8[64];
+	snprintf(p8, sizeof(p8), "%s", ni_of(&dev[7]));
+
+	harness_case("a policy that asks: both updates await consent, a request for each in the home");
+	json_t *rows = NULL;
+	assert_int_equal(coordinator_x("launch", "--campaign=consent", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, l7), "status", "awaiting-consent");
+	EXPECT_STR(row_of(rows, p8), "status", "awaiting-consent");
+	EXPECT_STR(row_of(rows, p8), "reason", "the policy asks the user");
+	json_decref(rows);
+	m2m_result r;
+	home_req(&r, M2M_OP_RETRIEVE, requests_cnt, -1, NULL);
+	EXPECT_INT(harness_res(&r, "m2m:cnt"), "cni", 2);
+	m2m_result_clear(&r);
+	home_req(&r, M2M_OP_RETRIEVE, hfmt("%s/la", requests_cnt), -1, NULL);
+	json_error_t je;
+	json_t *req = json_loads(harness_jstr(harness_res(&r, "m2m:cin"), "con") ? harness_jstr(harness_res(&r, "m2m:cin"), "con") : "", 0, &je);
+	m2m_result_clear(&r);
+	EXPECT_STR(req, "kind", "consent");
+	EXPECT_STR(req, "campaign", "consent");
+	EXPECT_TRUE(harness_jstr(req, "manifest") != NULL, req);
+	json_decref(req);
+
+	harness_case("the user grants the lamp's manifest and refuses the plug's: the lamp installs, the plug is refused");
+	char ml[64], mp[64];
+	snprintf(ml, sizeof(ml), "%s", manifest_of("consent", l7));
+	snprintf(mp, sizeof(mp), "%s", manifest_of("consent", p8));
+	EXPECT_TRUE(ml[0] && mp[0] && strcmp(ml, mp) != 0, NULL);
+	put_policy("ask", 0, "ask", json_pack("{s:s,s:s}", ml, "granted", mp, "refused"));
+	assert_int_equal(coordinator_x("launch", "--campaign=consent", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, l7), "status", "successful");
+	EXPECT_STR(row_of(rows, l7), "after", "2.0");
+	EXPECT_STR(row_of(rows, p8), "status", "refused");
+	EXPECT_STR(row_of(rows, p8), "reason", "refused by the user");
+	json_decref(rows);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[6]), "notify: ") > n7, NULL);
+
+	harness_case("a refusal is final: a later grant of that manifest does not start the plug");
+	put_policy("ask", 0, "ask", json_pack("{s:s,s:s}", ml, "granted", mp, "granted"));
+	assert_int_equal(coordinator_x("launch", "--campaign=consent", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, p8), "status", "refused");
+	json_decref(rows);
+	harness_sleep_ms(300);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[7]), "notify: ") == n8, NULL);
+	json_t *fw = firmware_of("consent", p8);
+	EXPECT_STR(fw, "vr", "1.0");
+	json_decref(fw);
+}
+
+static void test_consent_auto_critical(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	agent_join(8);
+	const char *l9 = hfmt("%s", ni_of(&dev[8]));
+	char ni[64];
+	snprintf(ni, sizeof(ni), "%s", l9);
+
+	harness_case("critical updates automatic after 24 hours: the lamp waits, with the time it will install");
+	put_policy("auto", 24, "ask", NULL);
+	json_t *rows = NULL;
+	assert_int_equal(coordinator_x("launch", "--campaign=auto", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, ni), "status", "awaiting-consent");
+	const char *why = harness_jstr(row_of(rows, ni), "reason");
+	EXPECT_TRUE(why && strstr(why, "critical update; automatic consent when the policy's delay has passed (at "),
+	            row_of(rows, ni));
+	json_decref(rows);
+
+	harness_case("critical updates automatic at once: the lamp installs without a grant");
+	put_policy("auto", 0, "ask", NULL);
+	assert_int_equal(coordinator_x("launch", "--campaign=auto", NULL, &rows), 0);
+	EXPECT_STR(row_of(rows, ni), "status", "successful");
+	EXPECT_STR(row_of(rows, ni), "after", "2.0");
+	json_decref(rows);
+	m2m_client_free(&home);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -539,6 +834,10 @@ int main(void)
 		HTEST(test_inventory),
 		HTEST(test_plan),
 		HTEST(test_launch),
+		HTEST(test_waves_threshold),
+		HTEST(test_restart_mid_campaign),
+		HTEST(test_consent),
+		HTEST(test_consent_auto_critical),
 		HTEST(test_usage),
 	};
 	return cmocka_run_group_tests_name("20_coordinator", tests, group_setup, group_teardown);

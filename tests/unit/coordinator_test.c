@@ -182,6 +182,29 @@ static void test_config(void **state)
 	assert_string_equal(cfg.command, "launch");
 	assert_string_equal(cfg.campaign, "spring-1");
 	assert_int_equal(cfg.max_per_minute, 0);
+	assert_int_equal(cfg.nwaves, 1); /* defaults: one wave, 90 %, 20 %, no window, install, ask */
+	assert_int_equal(cfg.success_rate, 90);
+	assert_int_equal(cfg.failure_threshold, 20);
+	assert_int_equal(cfg.window_start, -1);
+	assert_string_equal(cfg.mode, "install");
+	assert_string_equal(cfg.no_policy, "ask");
+	assert_int_equal(load((const char *const[]){ "--in-url", "http://x", "--operator-key", "k.pem", "--waves",
+	                                             "1,10,100", "--success-rate", "95", "--failure-threshold", "5",
+	                                             "--window", "22:30-04:15", "--mode", "inform", "--no-policy", "auto",
+	                                             "--listen", "127.0.0.1:9000", "--wait", "30", "launch", NULL },
+	                      &cfg, err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg.nwaves, 3);
+	assert_int_equal(cfg.waves[0], 1);
+	assert_int_equal(cfg.waves[2], 100);
+	assert_int_equal(cfg.success_rate, 95);
+	assert_int_equal(cfg.failure_threshold, 5);
+	assert_int_equal(cfg.window_start, 22 * 60 + 30);
+	assert_int_equal(cfg.window_end, 4 * 60 + 15);
+	assert_string_equal(cfg.mode, "inform");
+	assert_string_equal(cfg.no_policy, "auto");
+	assert_string_equal(cfg.listen, "127.0.0.1:9000");
+	assert_int_equal(cfg.wait_s, 30);
 	static const char *const bad[][8] = {
 		{ "plan", NULL },                                         /* no IN */
 		{ "--in-url", "http://x", NULL },                         /* no command */
@@ -197,6 +220,19 @@ static void test_config(void **state)
 		{ "--in-url", "http://x", "--vendor", "../x=https://h", "plan", NULL },
 		{ "--in-url", "http://x", "--vendor", "A=https://h", "plan", NULL }, /* no key */
 		{ "--in-url", "http://x", "--bogus", "plan", NULL },
+		{ "--in-url", "http://x", "--waves", "50,40,100", "status", NULL }, /* not increasing */
+		{ "--in-url", "http://x", "--waves", "10,50", "status", NULL },     /* not ending at 100 */
+		{ "--in-url", "http://x", "--waves", "0,100", "status", NULL },
+		{ "--in-url", "http://x", "--waves", "10,,100", "status", NULL },
+		{ "--in-url", "http://x", "--success-rate", "101", "status", NULL },
+		{ "--in-url", "http://x", "--failure-threshold", "x", "status", NULL },
+		{ "--in-url", "http://x", "--window", "25:00-03:00", "status", NULL },
+		{ "--in-url", "http://x", "--window", "02:00-02:00", "status", NULL },
+		{ "--in-url", "http://x", "--window", "0200-0300", "status", NULL },
+		{ "--in-url", "http://x", "--mode", "force", "status", NULL },
+		{ "--in-url", "http://x", "--no-policy", "yes", "status", NULL },
+		{ "--in-url", "http://x", "--listen", "127.0.0.1", "status", NULL },
+		{ "--in-url", "http://x", "--listen", "127.0.0.1:70000", "status", NULL },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -212,6 +248,78 @@ static void test_config(void **state)
 	assert_int_equal(load((const char *const[]){ "-c", ini, "plan", NULL }, &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":4: "));
 	unlink(ini);
+}
+
+static void test_waves_windows(void **state)
+{
+	(void)state;
+	const unsigned w[] = { 1, 10, 100 };
+	/* 6 devices: 1 % -> the first one, 10 % -> still one, then the rest */
+	assert_int_equal(co_wave_of(0, 6, w, 3), 0);
+	assert_int_equal(co_wave_of(1, 6, w, 3), 2);
+	assert_int_equal(co_wave_of(5, 6, w, 3), 2);
+	/* 200 devices: 2, 20, 200 */
+	assert_int_equal(co_wave_of(1, 200, w, 3), 0);
+	assert_int_equal(co_wave_of(2, 200, w, 3), 1);
+	assert_int_equal(co_wave_of(19, 200, w, 3), 1);
+	assert_int_equal(co_wave_of(20, 200, w, 3), 2);
+	const unsigned half[] = { 50, 100 };
+	assert_int_equal(co_wave_of(0, 2, half, 2), 0);
+	assert_int_equal(co_wave_of(1, 2, half, 2), 1);
+	assert_true(co_window_open(-1, -1, 700));
+	assert_true(co_window_open(120, 300, 120));
+	assert_false(co_window_open(120, 300, 300));
+	assert_false(co_window_open(120, 300, 60));
+	assert_true(co_window_open(1350, 255, 1400)); /* 22:30-04:15 wraps midnight */
+	assert_true(co_window_open(1350, 255, 10));
+	assert_false(co_window_open(1350, 255, 600));
+}
+
+static void test_consent_rule(void **state)
+{
+	(void)state;
+	time_t at = 0;
+	const char *why = NULL;
+	json_t *p = json_pack("{s:i,s:s,s:i,s:s,s:{s:s,s:s}}", "v", 1, "critical", "auto", "auto_after_hours", 24, "other",
+	                      "ask", "decisions", "M1", "refused", "M2", "granted");
+	char err[CO_ERR_MAX];
+	assert_int_equal(co_policy_check(p, err, sizeof(err)), 0);
+	/* decisions first, whatever the class */
+	assert_int_equal(co_consent_decide(p, "ask", "critical", "M1", 1000, 1000, &at, &why), CO_CONSENT_REFUSED);
+	assert_int_equal(co_consent_decide(p, "ask", "low", "M2", 1000, 1000, &at, &why), CO_CONSENT_GO);
+	/* other: ask */
+	assert_int_equal(co_consent_decide(p, "ask", "high", "M3", 1000, 1000, &at, &why), CO_CONSENT_WAIT);
+	/* critical: automatic 24 h after asking */
+	assert_int_equal(co_consent_decide(p, "ask", "critical", "M3", 1000, 1000 + 3600, &at, &why), CO_CONSENT_WAIT);
+	assert_int_equal(at, 1000 + 24 * 3600);
+	assert_int_equal(co_consent_decide(p, "ask", "critical", "M3", 1000, 1000 + 24 * 3600, &at, &why), CO_CONSENT_GO);
+	json_object_set_new(p, "auto_after_hours", json_integer(0));
+	assert_int_equal(co_consent_decide(p, "ask", "critical", "M3", 1000, 1000, &at, &why), CO_CONSENT_GO);
+	json_object_set_new(p, "other", json_string("auto"));
+	assert_int_equal(co_consent_decide(p, "ask", "low", "M3", 1000, 1000, &at, &why), CO_CONSENT_GO);
+	json_object_set_new(p, "critical", json_string("ask"));
+	assert_int_equal(co_consent_decide(p, "ask", "critical", "M3", 1000, 99999999, &at, &why), CO_CONSENT_WAIT);
+	/* no policy in the home */
+	assert_int_equal(co_consent_decide(NULL, "ask", "critical", "M3", 1000, 1000, &at, &why), CO_CONSENT_WAIT);
+	assert_int_equal(co_consent_decide(NULL, "auto", "low", "M3", 1000, 1000, &at, &why), CO_CONSENT_GO);
+	/* malformed policies */
+	static const char *const bad[] = {
+		"{\"critical\":\"yes\",\"other\":\"ask\"}",
+		"{\"critical\":\"auto\",\"other\":\"ask\",\"auto_after_hours\":-1}",
+		"{\"critical\":\"auto\",\"other\":\"ask\",\"auto_after_hours\":\"1\"}",
+		"{\"critical\":\"auto\",\"other\":\"ask\",\"decisions\":{\"M\":\"maybe\"}}",
+		"{\"critical\":\"auto\",\"other\":\"ask\",\"decisions\":[]}",
+		"[]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_error_t je;
+		json_t *b = json_loads(bad[i], 0, &je);
+		assert_non_null(b);
+		if (co_policy_check(b, err, sizeof(err)) != -1)
+			fail_msg("bad policy %zu accepted", i);
+		json_decref(b);
+	}
+	json_decref(p);
 }
 
 static json_t *entry(const char *status, bool launched)
@@ -304,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_status_rules),
 		cmocka_unit_test(test_state_check),
+		cmocka_unit_test(test_waves_windows),
+		cmocka_unit_test(test_consent_rule),
 	};
 	return cmocka_run_group_tests_name("coordinator", tests, NULL, NULL);
 }
