@@ -54,21 +54,23 @@ typedef struct agent {
 	const char *man, *model, *serial, *fwv, *hwv;
 	int port;
 	pid_t pid;
+	const char *manager; /* --manager, or NULL */
 } agent;
 
 /* the first four start with the group; the others join for the campaign
    tests, one by one so that the inventory (and wave) order is theirs */
-#define NDEV 9
+#define NDEV 10
 static agent dev[NDEV] = {
-	{ "Acme", "lamp", "1", "2.0", "1.0", 0, 0 },
-	{ "Acme", "lamp", "2", "1.0", "1.0", 0, 0 },
-	{ "Globex", "plug", "3", "1.0", "9", 0, 0 },
-	{ "Initech", "oven", "4", "4.0", "X", 0, 0 },
-	{ "Globex", "plug", "5", "1.0", "2", 0, 0 },  /* waves: killed, fails */
-	{ "Globex", "plug", "6", "1.0", "2", 0, 0 },  /* waves: second wave, halted */
-	{ "Acme", "lamp", "7", "1.0", "1.0", 0, 0 },  /* consent: critical, granted */
-	{ "Globex", "plug", "8", "1.0", "2", 0, 0 },  /* consent: refused */
-	{ "Acme", "lamp", "9", "1.0", "1.0", 0, 0 },  /* automatic consent for critical updates */
+	{ "Acme", "lamp", "1", "2.0", "1.0", 0, 0, NULL },
+	{ "Acme", "lamp", "2", "1.0", "1.0", 0, 0, NULL },
+	{ "Globex", "plug", "3", "1.0", "9", 0, 0, NULL },
+	{ "Initech", "oven", "4", "4.0", "X", 0, 0, NULL },
+	{ "Globex", "plug", "5", "1.0", "2", 0, 0, NULL },  /* waves: killed, fails */
+	{ "Globex", "plug", "6", "1.0", "2", 0, 0, NULL },  /* waves: second wave, halted */
+	{ "Acme", "lamp", "7", "1.0", "1.0", 0, 0, NULL },  /* consent: critical, granted */
+	{ "Globex", "plug", "8", "1.0", "2", 0, 0, NULL },  /* consent: refused */
+	{ "Acme", "lamp", "9", "1.0", "1.0", 0, 0, NULL },  /* automatic consent for critical updates */
+	{ "Acme", "lamp", "10", "1.0", "1.0", 0, 0, "/id-in/CAcme-updates" }, /* inform: Acme launches */
 };
 
 #define SKIP_IF_NEEDED()                                                  \
@@ -191,7 +193,7 @@ static int agent_start(agent *a)
 	const char *args[] = { "--cse-url", mn.url, "--cse-id", "id-mn", "--cse-rn", "cse-mn", "--listen-port", port,
 	                       "--state-dir", state, "--manufacturer", a->man, "--model", a->model, "--serial",
 	                       a->serial, "--fw-version", a->fwv, "--hw-version", a->hwv, "--announce-to", "id-in",
-	                       NULL };
+	                       a->manager ? "--manager" : NULL, a->manager, NULL };
 	a->pid = run("hearth-device", args, log, false);
 	return a->pid > 0 ? 0 : -1;
 }
@@ -274,9 +276,10 @@ static int group_setup(void **state)
 	char ini[8192];
 	int n = snprintf(ini, sizeof(ini), "[in]\nurl = %s\noriginator = %s\n", harness_url(), harness_admin());
 	for (size_t i = 0; i < 3; i++)
-		n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[vendor \"%s\"]\nurl = https://127.0.0.1:%d\nca = %s\nkey = %s\n",
+		n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[vendor \"%s\"]\nurl = https://127.0.0.1:%d\nca = %s\nkey = %s\n%s",
 		              vend[i].name, vend[i].port, pki_path("ca.pem"),
-		              pki_path(hfmt("%s.pub", i == 2 ? "rogue" : vend[i].name)));
+		              pki_path(hfmt("%s.pub", i == 2 ? "rogue" : vend[i].name)),
+		              i == 0 ? "originator = CAcme-updates\n" : "");
 	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[operator]\nkey = %s\n", pki_path("operator.pem"));
 	n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[coordinator]\nstate-dir = %s\n", pki_path("coord"));
 	/* these homes have no consent policy: the campaigns install without one */
@@ -808,6 +811,86 @@ static void test_consent_auto_critical(void **state)
 	m2m_client_free(&home);
 }
 
+static void test_inform_vendor_launches(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	agent_join(9);
+	char l10[64], p8[64];
+	snprintf(l10, sizeof(l10), "%s", ni_of(&dev[9]));
+	snprintf(p8, sizeof(p8), "%s", ni_of(&dev[7]));
+	int n10 = harness_file_count(agent_log(&dev[9]), "notify: ");
+
+	harness_case("inform mode: the coordinator stages the packages and informs; nothing is started");
+	json_t *rows = NULL;
+	assert_int_equal(coordinator_x("launch", "--campaign=inform", "--mode=inform", &rows), 0);
+	EXPECT_STR(row_of(rows, l10), "status", "informed");
+	const char *why = harness_jstr(row_of(rows, l10), "reason");
+	EXPECT_TRUE(why && strstr(why, "the manufacturer notified to launch it"), row_of(rows, l10));
+	EXPECT_STR(row_of(rows, p8), "status", "informed");
+	json_decref(rows);
+	harness_sleep_ms(300);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[9]), "notify: ") == n10, NULL);
+	const char *notices = hfmt("%s/%s/notices/Acme", harness_cse_rn(), harness_admin());
+	char nt[256];
+	snprintf(nt, sizeof(nt), "%s", notices);
+
+	harness_case("only the manufacturer's originator may read its notices");
+	m2m_result r;
+	harness_req(&r, M2M_OP_RETRIEVE, nt, "CGlobex-updates", -1, NULL, NULL);
+	EXPECT_RSC(&r, 4103);
+	m2m_result_clear(&r);
+
+	harness_case("the manufacturer's AE has no rights on devices that did not name it");
+	json_t *doc = campaign_state("inform");
+	const char *f8 = harness_jstr(entry_of(doc, p8), "firmware"), *f7 = NULL;
+	json_t *doc7 = campaign_state("consent");
+	f7 = harness_jstr(entry_of(doc7, ni_of(&dev[6])), "firmware");
+	const char *pk8 = harness_jstr(entry_of(doc, p8), "package");
+	EXPECT_TRUE(f8 && f7 && pk8, doc);
+	if (f8 && f7 && pk8) {
+		harness_req(&r, M2M_OP_UPDATE, f8, "CAcme-updates", -1,
+		            json_pack("{s:{s:s,s:b}}", "m2m:fwr", "url", pk8, "ud", 1), NULL);
+		EXPECT_RSC(&r, 4103);
+		m2m_result_clear(&r);
+		harness_req(&r, M2M_OP_UPDATE, f7, "CAcme-updates", -1, json_pack("{s:{s:b}}", "m2m:fwr", "ud", 1), NULL);
+		EXPECT_RSC(&r, 4103);
+		m2m_result_clear(&r);
+	}
+	json_decref(doc);
+	json_decref(doc7);
+	json_t *fw = firmware_of("inform", p8);
+	EXPECT_STR(fw, "vr", "1.0");
+	json_decref(fw);
+
+	harness_case("hearth-vendor launch: Acme starts its lamp, the gateway verifies and installs it");
+	char log[PATH_MAX], out[PATH_MAX];
+	snprintf(log, sizeof(log), "%s", pki_path("vendor-launch.log"));
+	snprintf(out, sizeof(out), "%s", pki_path("vendor-launch.json"));
+	const char *args[] = { "launch", "--in-url", harness_url(), "--originator", "CAcme-updates", "--notices", nt,
+	                       "--json", out, NULL };
+	assert_int_equal(run("hearth-vendor", args, log, true), 0);
+	json_error_t je;
+	json_t *vr = json_load_file(out, 0, &je);
+	EXPECT_TRUE(json_array_size(vr) == 1, vr);
+	EXPECT_STR(json_array_get(vr, 0), "device", l10);
+	EXPECT_INT(json_array_get(vr, 0), "rsc", 2004);
+	json_decref(vr);
+	rows = NULL;
+	for (int64_t end = harness_now_ms() + 15000; harness_now_ms() < end;) {
+		json_decref(rows);
+		rows = NULL;
+		if (coordinator_x("status", "--campaign=inform", NULL, &rows) == 0 &&
+		    harness_jstr(row_of(rows, l10), "status") && strcmp(harness_jstr(row_of(rows, l10), "status"), "successful") == 0)
+			break;
+		harness_sleep_ms(200);
+	}
+	EXPECT_STR(row_of(rows, l10), "status", "successful");
+	EXPECT_STR(row_of(rows, l10), "after", "2.0");
+	EXPECT_STR(row_of(rows, p8), "status", "informed");
+	json_decref(rows);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -838,6 +921,7 @@ int main(void)
 		HTEST(test_restart_mid_campaign),
 		HTEST(test_consent),
 		HTEST(test_consent_auto_critical),
+		HTEST(test_inform_vendor_launches),
 		HTEST(test_usage),
 	};
 	return cmocka_run_group_tests_name("20_coordinator", tests, group_setup, group_teardown);

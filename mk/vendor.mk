@@ -4,7 +4,7 @@
 # and libinih.
 VENDOR_SRC := $(filter-out ae/vendor/hearth_vendor_main.c,$(wildcard ae/vendor/*.c))
 VENDOR_OBJ := $(VENDOR_SRC:%.c=$(B)/obj/%.o)
-VENDOR_LIBS := $(shell pkg-config --libs libmicrohttpd inih 2>/dev/null) $(SIGN_LIBS) -lpthread -lm
+VENDOR_LIBS := $(shell pkg-config --libs libmicrohttpd inih libcurl 2>/dev/null) $(SIGN_LIBS) -lpthread -lm
 all: $(B)/hearth-vendor
 
 $(B)/hearth-vendor: $(B)/obj/ae/vendor/hearth_vendor_main.o $(VENDOR_OBJ) $(B)/libhearthclient.a

@@ -667,8 +667,9 @@ static void track(engine *E, bool all, char (*ris)[CO_STR_MAX + 1], size_t nri)
 	size_t idx;
 	json_t *e;
 	json_array_foreach(E->devs, idx, e) {
-		bool followed = (json_is_true(json_object_get(e, "launched")) && is_status(e, "in-process")) ||
-		                is_status(e, "informed");
+		/* started by this campaign, or staged for the manufacturer (who may
+		   have started it: then in-process without launched) */
+		bool followed = is_status(e, "in-process") || is_status(e, "informed");
 		if (!followed)
 			continue;
 		const char *fw = jstr(e, "firmware");
@@ -849,6 +850,68 @@ static int subscribe(engine *E, const struct co_device *d, json_t *e)
 	return rc;
 }
 
+/* Inform mode: a notice for the manufacturer's update service, at the IN
+ * in <cse-rn>/<originator>/notices/<vendor> (created when missing), a
+ * container whose policy lets the coordinator do everything and the
+ * vendor's originator retrieve and discover (acop 34), nothing else. */
+static int vendor_notice(engine *E, const struct co_vendor_cfg *vc, const json_t *notice, char *err, size_t errlen)
+{
+	const struct co_config *cfg = E->cfg;
+	char ae[CO_ADDR_MAX], notices[CO_ADDR_MAX + 16], cnt[CO_ADDR_MAX + CO_STR_MAX + 32], acp_rn[CO_STR_MAX + 16];
+	snprintf(ae, sizeof(ae), "%s/%s", cfg->cse_rn, cfg->originator);
+	snprintf(notices, sizeof(notices), "%s/notices", ae);
+	snprintf(cnt, sizeof(cnt), "%s/%s", notices, vc->name);
+	snprintf(acp_rn, sizeof(acp_rn), "notice-%s-acp", vc->name);
+	if (ensure_cnt(E->in, cfg->originator, ae, "notices", err, errlen) != 0)
+		return -1;
+	m2m_result r;
+	memset(&r, 0, sizeof(r));
+	int rc = -1;
+	char *con = json_dumps(notice, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *acp = json_pack("{s:{s:s,s:{s:[{s:[s],s:i},{s:[s],s:i}]},s:{s:[{s:[s],s:i}]}}}", "m2m:acp", "rn", acp_rn,
+	                        "pv", "acr", "acor", cfg->originator, "acop", 63, "acor", vc->originator, "acop", 34,
+	                        "pvs", "acr", "acor", cfg->originator, "acop", 63);
+	json_t *c = NULL, *cin = NULL;
+	if (!con || !acp) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (m2m_do(E->in, M2M_OP_CREATE, ae, cfg->originator, 1, acp, NULL, &r) != 0 || (r.rsc != 2001 && r.rsc != 4105)) {
+		rfail(err, errlen, "notice policy", &r);
+		goto out;
+	}
+	if (r.rsc == 4105) { /* from an earlier notice: its ri */
+		char to[CO_ADDR_MAX + CO_STR_MAX + 16];
+		snprintf(to, sizeof(to), "%s/%s", ae, acp_rn);
+		m2m_result_clear(&r);
+		m2m_do(E->in, M2M_OP_RETRIEVE, to, cfg->originator, -1, NULL, NULL, &r);
+	}
+	const char *ri = jstr(json_object_get(r.body, "m2m:acp"), "ri");
+	if (ri) {
+		c = json_pack("{s:{s:s,s:[s],s:i}}", "m2m:cnt", "rn", vc->name, "acpi", ri, "mni", 1000);
+		m2m_result_clear(&r);
+		if (!c || m2m_do(E->in, M2M_OP_CREATE, notices, cfg->originator, 3, c, NULL, &r) != 0 ||
+		    (r.rsc != 2001 && r.rsc != 4105)) {
+			rfail(err, errlen, "notice container", &r);
+			goto out;
+		}
+	}
+	m2m_result_clear(&r);
+	cin = json_pack("{s:{s:s,s:s}}", "m2m:cin", "cnf", "application/json:0", "con", con);
+	if (!cin || m2m_do(E->in, M2M_OP_CREATE, cnt, cfg->originator, 4, cin, NULL, &r) != 0 || r.rsc != 2001) {
+		rfail(err, errlen, "vendor notice", &r);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(con);
+	json_decref(acp);
+	json_decref(c);
+	json_decref(cin);
+	m2m_result_clear(&r);
+	return rc;
+}
+
 /* Start (install) or stage and inform (inform) device i. */
 static int start_one(engine *E, size_t i, json_t *e, char *err, size_t errlen)
 {
@@ -907,9 +970,19 @@ static int start_one(engine *E, size_t i, json_t *e, char *err, size_t errlen)
 		char perr[CO_ERR_MAX] = "";
 		bool told = req && !h->error[0] && co_consent_post(E->in, E->cfg, h, req, perr, sizeof(perr)) == 0;
 		json_decref(req);
-		set_status(E, e, "informed",
-		           told ? "staged at the gateway, the user informed; the manufacturer launches it"
-		                : "staged at the gateway (no consent-requests in this home); the manufacturer launches it");
+		const struct co_vendor_cfg *vc = co_config_vendor(E->cfg, d->man);
+		json_t *note = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:O,s:s,s:O,s:O}", "v", 1, "campaign", E->cfg->campaign,
+		                         "device", d->ni, "model", d->mod, "firmware", d->fw, "package", pkg, "manifest",
+		                         json_object_get(e, "manifest"), "from", d->fwv, "to", json_object_get(e, "target"),
+		                         "criticality", json_object_get(e, "criticality"));
+		bool noted = note && vc && vc->originator[0] && vendor_notice(E, vc, note, perr, sizeof(perr)) == 0;
+		json_decref(note);
+		if (vc && vc->originator[0] && !noted)
+			fprintf(stderr, "hearth-coordinator: %s: notice for %s not stored: %s\n", d->ni, vc->name, perr);
+		char r2[160];
+		snprintf(r2, sizeof(r2), "staged at the gateway; %s; %s", told ? "the user informed" : "no consent-requests in this home",
+		         noted ? "the manufacturer notified to launch it" : "no notice for the manufacturer (no originator)");
+		set_status(E, e, "informed", r2);
 	} else {
 		E->started++;
 		json_object_set_new(e, "launched", json_true());
@@ -1124,7 +1197,7 @@ int co_status(m2m_client *in, const struct co_config *cfg, json_t *out_rows, cha
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(state, "devices"), i, e) {
-		if (json_is_true(json_object_get(e, "launched")) || is_status(e, "informed")) {
+		if (json_is_true(json_object_get(e, "launched")) || is_status(e, "informed") || is_status(e, "in-process")) {
 			char why[CO_ERR_MAX] = "";
 			json_t *fw = read_fw(in, cfg, jstr(e, "firmware"), why, sizeof(why));
 			changed = co_status_from_fw(e, fw, why) || changed;

@@ -90,6 +90,11 @@ static int vendor_set(struct co_config *cfg, const char *name, const char *key, 
 		return put(v->ca, sizeof(v->ca), val, "vendor ca", err, errlen);
 	if (strcmp(key, "key") == 0)
 		return put(v->key, sizeof(v->key), val, "vendor key", err, errlen);
+	if (strcmp(key, "originator") == 0) {
+		if (!name_ok(val) || (val[0] != 'C' && val[0] != 'S'))
+			return err_set(err, errlen, "vendor %s: originator must be an AE-ID (C... or S...)%s", name, NULL);
+		return put(v->originator, sizeof(v->originator), val, "vendor originator", err, errlen);
+	}
 	return err_set(err, errlen, "[vendor \"%s\"] unknown key '%.64s'", name, key);
 }
 
@@ -276,6 +281,8 @@ void co_config_usage(FILE *f)
 	      "  --vendor NAME=URL     a manufacturer's hearth-vendor service ([vendor \"NAME\"] url)\n"
 	      "  --vendor-ca NAME=FILE its CA file ([vendor \"NAME\"] ca)\n"
 	      "  --vendor-key NAME=FILE  its pinned public key PEM ([vendor \"NAME\"] key)\n"
+	      "  --vendor-originator NAME=ID  its update service's AE-ID, reader of its notices in inform mode\n"
+	      "                        ([vendor \"NAME\"] originator)\n"
 	      "  --operator-key FILE   the operator's private key PEM ([operator] key)\n"
 	      "  --state-dir DIR       ([coordinator] state-dir)\n"
 	      "  --json FILE           also write the result as a JSON array\n"
@@ -297,7 +304,7 @@ void co_config_usage(FILE *f)
 
 enum { F_IN_URL = 0x100, F_CSE_ID, F_CSE_RN, F_ORIG, F_CA, F_VENDOR, F_VENDOR_CA, F_VENDOR_KEY, F_OPKEY,
        F_STATE, F_JSON, F_CAMPAIGN, F_RATE, F_WAVES, F_SUCCESS, F_FAILURE, F_WINDOW, F_MODE, F_NOPOLICY, F_LISTEN,
-       F_WAIT };
+       F_WAIT, F_VENDOR_ORIG };
 
 static int vendor_flag(struct co_config *cfg, const char *arg, const char *key, char *err, size_t errlen)
 {
@@ -318,6 +325,7 @@ int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size
 		{ "ca", required_argument, NULL, F_CA },         { "vendor", required_argument, NULL, F_VENDOR },
 		{ "vendor-ca", required_argument, NULL, F_VENDOR_CA },
 		{ "vendor-key", required_argument, NULL, F_VENDOR_KEY },
+		{ "vendor-originator", required_argument, NULL, F_VENDOR_ORIG },
 		{ "operator-key", required_argument, NULL, F_OPKEY },
 		{ "state-dir", required_argument, NULL, F_STATE }, { "json", required_argument, NULL, F_JSON },
 		{ "campaign", required_argument, NULL, F_CAMPAIGN },
@@ -372,6 +380,7 @@ int co_config_load(struct co_config *cfg, int argc, char **argv, char *err, size
 		case F_VENDOR: rc = vendor_flag(cfg, optarg, "url", err, errlen); break;
 		case F_VENDOR_CA: rc = vendor_flag(cfg, optarg, "ca", err, errlen); break;
 		case F_VENDOR_KEY: rc = vendor_flag(cfg, optarg, "key", err, errlen); break;
+		case F_VENDOR_ORIG: rc = vendor_flag(cfg, optarg, "originator", err, errlen); break;
 		case F_OPKEY: rc = put(cfg->operator_key, sizeof(cfg->operator_key), optarg, "--operator-key", err, errlen); break;
 		case F_STATE: rc = put(cfg->state_dir, sizeof(cfg->state_dir), optarg, "--state-dir", err, errlen); break;
 		case F_JSON: rc = put(cfg->json_out, sizeof(cfg->json_out), optarg, "--json", err, errlen); break;

@@ -61,6 +61,8 @@ struct co_vendor_cfg {
 	char url[CO_ADDR_MAX];     /* https://host:port of its hearth-vendor */
 	char ca[PATH_MAX];         /* CA file verifying that service ("" = system store) */
 	char key[PATH_MAX];        /* its pinned public key PEM */
+	char originator[CO_STR_MAX + 1]; /* its update service's AE-ID at the IN ("" = none): in
+	                                    inform mode it reads the notices of its devices */
 };
 
 struct co_config {

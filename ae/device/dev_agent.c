@@ -1306,6 +1306,40 @@ static char *factory_url(const char *name, const char *vr)
 	return buf;
 }
 
+/* The <accessControlPolicy> "manager-acp" under the device's AE: the AE
+ * may do everything, the manager RETRIEVE and UPDATE (acop 6); only the AE
+ * may change it. Its SP-relative ID goes to acpi. */
+static int manager_acp(dev_agent *a, const char *aei, char *acpi, size_t n)
+{
+	const char *mgr = a->cfg->manager;
+	char ae[DEV_MAX_ADDR], to[DEV_MAX_ADDR + 16];
+	snprintf(ae, sizeof ae, "%s/%s", a->cse_addr, a->cfg->ae_name);
+	snprintf(to, sizeof to, "%s/manager-acp", ae);
+	json_t *acp = json_pack("{s:{s:s,s:{s:[{s:[s],s:i},{s:[s],s:i}]},s:{s:[{s:[s],s:i}]}}}", "m2m:acp", "rn",
+	                        "manager-acp", "pv", "acr", "acor", aei, "acop", 63, "acor", mgr, "acop", 6, "pvs", "acr",
+	                        "acor", aei, "acop", 63);
+	m2m_result r;
+	int rc = m2m_do(a->cl, M2M_OP_CREATE, ae, aei, 1, acp, NULL, &r);
+	json_decref(acp);
+	if (rc == 0 && r.rsc == 4105) { /* from an earlier start: read its ri */
+		m2m_result_clear(&r);
+		rc = m2m_do(a->cl, M2M_OP_RETRIEVE, to, aei, -1, NULL, NULL, &r);
+		rc = rc == 0 && r.rsc == 2000 ? 0 : -1;
+	} else
+		rc = rc == 0 && r.rsc == 2001 ? 0 : -1;
+	const char *ri = json_string_value(json_object_get(json_object_get(r.body, "m2m:acp"), "ri"));
+	if (rc == 0 && ri && strlen(ri) + strlen(a->cfg->cse_id) + 2 < n) {
+		if (ri[0] == '/')
+			snprintf(acpi, n, "%s", ri);
+		else
+			snprintf(acpi, n, "/%s/%s", a->cfg->cse_id, ri);
+		log_info("manager %s may retrieve and update the node and firmware (%s)", mgr, acpi);
+	} else
+		rc = -1;
+	m2m_result_clear(&r);
+	return rc;
+}
+
 /* The <node> and its mgmtObjs, from the current state. */
 static void sync_node(dev_agent *a)
 {
@@ -1319,10 +1353,25 @@ static void sync_node(dev_agent *a)
 	snap.nsw = a->st.nsw;
 	pthread_mutex_unlock(&a->mu);
 
-	int rsc = create_or_update(a, aei, a->cse_addr, c->node_name, 14, "m2m:nod",
-	                           json_pack("{s:s,s:[s]}", "ni", a->ni, "hael", aei),
-	                           json_pack("{s:s,s:[s]}", "ni", a->ni, "hael", aei));
+	/* --manager: node and firmware governed by a policy of the device's
+	   own that grants it everything and the manager RETRIEVE + UPDATE */
+	char acpi[DEV_MAX_ADDR] = "";
+	if (c->manager[0] && manager_acp(a, aei, acpi, sizeof acpi) != 0)
+		log_warn("the manager's access control policy could not be set; %s gets no rights", c->manager);
+	json_t *nod_c = json_pack("{s:s,s:[s]}", "ni", a->ni, "hael", aei);
+	json_t *nod_u = json_pack("{s:s,s:[s]}", "ni", a->ni, "hael", aei);
+	json_t *fw_c = json_pack("{s:i,s:s,s:s,s:s,s:b}", "mgd", 1001, "vr", fwv, "fwn", c->fw_name, "url",
+	                         factory_url(c->fw_name, fwv), "ud", 0);
+	json_t *fw_u = json_pack("{s:s,s:s}", "vr", fwv, "fwn", c->fw_name);
+	if (acpi[0]) {
+		json_t *objs[] = { nod_c, nod_u, fw_c, fw_u };
+		for (size_t i = 0; i < 4; i++)
+			json_object_set_new(objs[i], "acpi", json_pack("[s]", acpi));
+	}
+	int rsc = create_or_update(a, aei, a->cse_addr, c->node_name, 14, "m2m:nod", nod_c, nod_u);
 	if (rsc != 2001 && rsc != 2004) {
+		json_decref(fw_c);
+		json_decref(fw_u);
 		log_warn("the gateway did not accept the <node> %s (rsc %d): device-management resources "
 		         "are not created; operations Notified to this AE are still executed", a->node_addr, rsc);
 		return;
@@ -1334,10 +1383,7 @@ static void sync_node(dev_agent *a)
 	                           c->hw_version, "fwv", fwv, "swv", c->sw_version),
 	                 json_pack("{s:s,s:s,s:s,s:s}", "dlb", c->device_label, "dty", c->device_type, "fwv",
 	                           fwv, "swv", c->sw_version));
-	create_or_update(a, aei, a->node_addr, "firmware", 13, "m2m:fwr",
-	                 json_pack("{s:i,s:s,s:s,s:s,s:b}", "mgd", 1001, "vr", fwv, "fwn", c->fw_name, "url",
-	                           factory_url(c->fw_name, fwv), "ud", 0),
-	                 json_pack("{s:s,s:s}", "vr", fwv, "fwn", c->fw_name));
+	create_or_update(a, aei, a->node_addr, "firmware", 13, "m2m:fwr", fw_c, fw_u);
 	for (size_t i = 0; i < snap.nsw; i++) {
 		const dev_sw *s = &snap.sw[i];
 		if (s->mo[0]) {

@@ -52,7 +52,7 @@ enum {
 	O_LISTEN_ADDR, O_LISTEN_PORT, O_POA,
 	O_MAN, O_MOD, O_SERIAL, O_HWV, O_DTY, O_DLB, O_FWV, O_FWN, O_SWV, O_SOFTWARE,
 	O_NODE, O_STATE_DIR, O_MAX_IMAGE, O_DL_TIMEOUT, O_LOG_LEVEL, O_CRASH, O_ANNC,
-	O_KEY, O_CERT, O_COUNT
+	O_KEY, O_CERT, O_MANAGER, O_COUNT
 };
 
 typedef struct opt {
@@ -126,6 +126,10 @@ static const opt opt_tab[O_COUNT] = {
 	[O_CERT] = { "device", "cert", "cert", K_FILE, OFF(cert_file), 0, 0, "PEM",
 		"the device's certificate from its manufacturer's CA (CN = serial, O = manufacturer), "
 		"then any intermediate CAs; given with --key", NULL },
+	[O_MANAGER] = { "device", "manager", "manager", K_TEXT, OFF(manager), 0, 0, "ORIGINATOR",
+		"an originator (the manufacturer's update service, e.g. /id-in/CAcme-updates) allowed to "
+		"retrieve and update this device's <node> and firmware (an <accessControlPolicy> of its own); "
+		"empty: only the device and the gateway's administrators", NULL },
 };
 
 static const char *const ini_sections[] = { "cse", "notify", "device", "test" };
@@ -499,6 +503,7 @@ void dev_config_init(dev_config *cfg)
 	cfg->announce_to = strdup("");
 	cfg->key_file = strdup("");
 	cfg->cert_file = strdup("");
+	cfg->manager = strdup("");
 	cfg->state_dir = strdup("var/device");
 	cfg->max_image = 16L * 1024 * 1024;
 	cfg->download_timeout = 60;

@@ -63,6 +63,7 @@ typedef struct dev_config {
 	char *announce_to;   /* CSE-ID without '/', "" = none */
 	char *key_file;      /* PEM, device P-256 private key; "" = keyless (no attestation) */
 	char *cert_file;     /* PEM, its certificate (chain); given with key_file */
+	char *manager;       /* originator granted RETRIEVE+UPDATE on node and firmware, "" = none */
 	/* derived */
 	dev_package packages[DEV_MAX_PACKAGES];
 	size_t npackages;

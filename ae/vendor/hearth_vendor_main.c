@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <microhttpd.h>
 
 #include "ae/vendor/vendor.h"
@@ -39,6 +40,9 @@ static const char USAGE[] =
 	"          --image FILE [--criticality critical|high|medium|low] [--advisory ID]...\n"
 	"          [--expires SECONDS|EPOCH|YYYY-MM-DDTHH:MM:SSZ] [--encrypt-for GW_PUB.pem]\n"
 	"          write DIR/releases/M/V/{manifest.jws, image.bin | image.jwe}\n"
+	"  launch  --in-url URL --originator ID --notices ADDR [--cse-rn NAME] [--ca FILE] [--device NI]\n"
+	"          [--json FILE]   start the updates the operator's coordinator staged for this\n"
+	"          manufacturer (its inform mode): firmware url = the package, ud = true\n"
 	"exit status: 0 ok, 1 refused (the file at fault is named), 2 bad usage\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -357,6 +361,61 @@ out:
 	return rc;
 }
 
+/* ---- launch --------------------------------------------------------------- */
+
+static int cmd_launch(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "in-url", required_argument, NULL, 'u' },  { "originator", required_argument, NULL, 'o' },
+		{ "notices", required_argument, NULL, 'n' }, { "cse-rn", required_argument, NULL, 'r' },
+		{ "ca", required_argument, NULL, 'c' },      { "device", required_argument, NULL, 'd' },
+		{ "json", required_argument, NULL, 'j' },    { NULL, 0, NULL, 0 },
+	};
+	static struct vd_launch l;
+	char json[4096] = "";
+	memset(&l, 0, sizeof(l));
+	snprintf(l.cse_rn, sizeof(l.cse_rn), "cse-in");
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		char *dst = c == 'u' ? l.in_url : c == 'o' ? l.originator : c == 'n' ? l.notices : c == 'r' ? l.cse_rn
+		          : c == 'c' ? l.ca : c == 'd' ? l.device : c == 'j' ? json : NULL;
+		size_t n = c == 'u' ? sizeof(l.in_url) : c == 'o' ? sizeof(l.originator) : c == 'n' ? sizeof(l.notices)
+		         : c == 'r' ? sizeof(l.cse_rn) : c == 'c' ? sizeof(l.ca) : c == 'd' ? sizeof(l.device) : sizeof(json);
+		if (!dst)
+			return usage_error("launch: unknown option or missing value: %.60s", argv[optind - 1]);
+		if (!optarg[0] || strlen(optarg) >= n)
+			return usage_error("launch: %.60s: empty or too long", argv[optind - 1]);
+		memcpy(dst, optarg, strlen(optarg) + 1);
+	}
+	if (optind != argc)
+		return usage_error("launch takes no arguments");
+	if (!l.in_url[0] || !l.originator[0] || !l.notices[0])
+		return usage_error("launch: --in-url, --originator and --notices are required");
+	if (strncmp(l.in_url, "http://", 7) != 0 && strncmp(l.in_url, "https://", 8) != 0)
+		return usage_error("launch: --in-url must be http(s)://host:port");
+	if ((l.originator[0] != 'C' && l.originator[0] != 'S') || strpbrk(l.originator, "/ \t"))
+		return usage_error("launch: --originator must be an AE-ID (C... or S...)");
+	if (l.notices[0] != '/' && !strchr(l.notices, '/'))
+		return usage_error("launch: --notices must be the notices container's address");
+	char err[600] = "";
+	json_t *rows = json_array();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int rc = rows ? vd_launch_run(&l, rows, err, sizeof(err)) : -1;
+	curl_global_cleanup();
+	if (rows && json[0] && json_dump_file(rows, json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0 && rc == 0) {
+		snprintf(err, sizeof(err), "cannot write %.200s", json);
+		rc = -1;
+	}
+	json_decref(rows);
+	if (rc != 0) {
+		fprintf(stderr, "hearth-vendor: launch: %s\n", err[0] ? err : "out of memory");
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -370,5 +429,7 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "publish") == 0)
 		return cmd_publish(argc - 1, argv + 1);
+	if (strcmp(argv[1], "launch") == 0)
+		return cmd_launch(argc - 1, argv + 1);
 	return usage_error("unknown command '%.40s'", argv[1]);
 }

@@ -105,4 +105,18 @@ struct vd_publish {
 };
 int vd_publish_release(const struct vd_publish *p, const struct vd_config *c, char *err, size_t errlen);
 
+/* `hearth-vendor launch` (vd_launch.c): start the updates the operator's
+ * coordinator staged and left as notices for this manufacturer. */
+struct vd_launch {
+	char in_url[256];
+	char ca[4096];        /* CA of an https IN ("" = none) */
+	char cse_rn[128];     /* the IN's CSEBase name */
+	char originator[128]; /* this service's AE-ID at the IN */
+	char notices[512];    /* the notices container, e.g. /id-in/cse-in/Ccoordinator/notices/Acme */
+	char device[257];     /* only this device (ni), "" = all */
+};
+/* One row per notice acted on ({device, firmware, package, rsc, result});
+ * -1 when a notice could not be read or an update was not accepted. */
+int vd_launch_run(const struct vd_launch *l, json_t *rows, char *err, size_t errlen);
+
 #endif
