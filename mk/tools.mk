@@ -20,3 +20,7 @@ $(B)/hearth-consent: $(B)/obj/ae/tools/hearth_consent.o $(B)/obj/ae/tools/consen
 
 # the black-box test runs $(B)/hearth-consent against an IN and an MN
 $(B)/conformance/21_consent_test: | $(B)/hearth-consent
+
+$(B)/tests/consent_test: $(B)/obj/tests/unit/consent_test.o $(B)/obj/ae/tools/consent_doc.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson 2>/dev/null) $(CMOCKA_LIBS)
