@@ -215,6 +215,12 @@ static void test_init(void **state)
 	json_decref(policy_now(ri2, sizeof(ri2)));
 	EXPECT_TRUE(strcmp(ri1, ri2) == 0, NULL);
 
+	harness_case("the same AE-ID under another resource name: exit 1, nothing created");
+	assert_int_equal(CONSENT("--rn", "elsewhere", "init"), 1);
+	mn_req(&r, M2M_OP_RETRIEVE, MN_RN "/elsewhere", USER, -1, NULL, NULL);
+	EXPECT_RSC(&r, 4004);
+	m2m_result_clear(&r);
+
 	harness_case("init with flags on an existing policy: a new document with them");
 	assert_int_equal(CONSENT("init", "--critical", "ask", "--auto-after-hours", "0"), 0);
 	doc = policy_now(NULL, 0);

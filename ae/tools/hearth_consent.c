@@ -353,8 +353,13 @@ static int ae_register(m2m_client *cl, const struct cfg *c, char *err, size_t er
 	         errlen) != 0)
 		goto out;
 	const char *aei = json_string_value(json_object_get(json_object_get(r.body, "m2m:ae"), "aei"));
+	if (r.rsc == 4004) {
+		snprintf(err, errlen, "AE-ID %s is registered under another resource name than %s (see --rn)",
+		         c->originator, c->rn);
+		goto out;
+	}
 	if (r.rsc != 2000 || !aei) {
-		fail(err, errlen, r.rsc == 2000 ? "existing registration: no aei" : "AE-ID registered under another name? reading it", &r);
+		fail(err, errlen, r.rsc == 2000 ? "existing registration: no aei" : "reading the existing registration", &r);
 		goto out;
 	}
 	if (strcmp(aei, c->originator) != 0) {
@@ -434,7 +439,24 @@ static int cnt_ensure(m2m_client *cl, const struct cfg *c, const char *name, con
 	}
 	if (call(cl, c, M2M_OP_CREATE, parent, 3, body, NULL, ONE_DOC_ANSWER_MAX, &r, what, err, errlen) != 0)
 		goto out;
-	if (r.rsc != 2001 && r.rsc != 4105) {
+	if (r.rsc == 4105) { /* there: keep it, governed by the policy of today */
+		char path[ADDR_MAX];
+		ae_path(c, name, path, sizeof(path));
+		json_decref(body);
+		body = json_pack("{s:{s:[s]}}", "m2m:cnt", "acpi", acp_ri);
+		m2m_result_clear(&r);
+		snprintf(what, sizeof(what), "updating the acpi of container %s", name);
+		if (!body) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		if (call(cl, c, M2M_OP_UPDATE, path, -1, body, NULL, ONE_DOC_ANSWER_MAX, &r, what, err, errlen) != 0)
+			goto out;
+		if (r.rsc != 2004) {
+			fail(err, errlen, what, &r);
+			goto out;
+		}
+	} else if (r.rsc != 2001) {
 		fail(err, errlen, what, &r);
 		goto out;
 	}
