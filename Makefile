@@ -4,6 +4,7 @@
 #   build/hearth-sign     keys, signed manifests and assignments, image encryption (README "Signing")
 #   build/hearth-vendor   the manufacturer's update service over HTTPS (README "Manufacturer service")
 #   build/hearth-coordinator  the operator's updates coordinator: inventory, plan (README "Updates coordinator")
+#   build/hearth-consent  the home user's consent tool at the gateway (README "Home consent")
 #   make test         build and run every test (unit + conformance)
 #   make SANITIZE=1 test   the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make WERROR=1     warnings are errors (CI)
