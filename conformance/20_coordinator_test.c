@@ -34,6 +34,9 @@
 extern char **environ;
 
 static harness_peer mn = { .name = "mn" };
+/* the coordinator's AE-ID: not an admin; the IN and the gateway name it
+   their device-management operator (--operator) */
+static const char *const COORD = "Ccoordinator";
 static char bindir[PATH_MAX];
 static bool skip_all;
 static const char *skip_why = "";
@@ -222,6 +225,9 @@ static bool announced(const agent *a, long ms)
 
 static int group_setup(void **state)
 {
+	static const char *const in_args[] = { "--operator", "Ccoordinator", NULL };
+	if (harness_cse_set_args(in_args) != 0)
+		return -1;
 	int rc = harness_group_setup(state);
 	if (rc != 0 || !harness_is_local())
 		return rc;
@@ -255,7 +261,8 @@ static int group_setup(void **state)
 	const char *args[] = { "--cse-type", "mn", "--registrar-url", harness_url(), "--registrar-id",
 	                       harness_cse_id(), "--registrar-rn", harness_cse_rn(), "--registrar-check", "1",
 	                       "--admin", in_admin, "--attest-trust-dir", trust, "--update-vendor-keys", vkeys,
-	                       "--update-operator-key", opub, "--transport-tls-ca", ca, "--mgmt-timeout", "4", NULL };
+	                       "--update-operator-key", opub, "--transport-tls-ca", ca, "--mgmt-timeout", "4",
+	                       "--operator", hfmt("%s/%s", harness_csi(), COORD), NULL };
 	if (harness_peer_start(&mn, args) != 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++)
@@ -274,7 +281,7 @@ static int group_setup(void **state)
 		}
 	/* the coordinator's configuration: Initech's key pinned wrong */
 	char ini[8192];
-	int n = snprintf(ini, sizeof(ini), "[in]\nurl = %s\noriginator = %s\n", harness_url(), harness_admin());
+	int n = snprintf(ini, sizeof(ini), "[in]\nurl = %s\noriginator = %s\n", harness_url(), COORD);
 	for (size_t i = 0; i < 3; i++)
 		n += snprintf(ini + n, sizeof(ini) - (size_t)n, "[vendor \"%s\"]\nurl = https://127.0.0.1:%d\nca = %s\nkey = %s\n%s",
 		              vend[i].name, vend[i].port, pki_path("ca.pem"),
@@ -368,6 +375,12 @@ static void test_inventory(void **state)
 		EXPECT_TRUE(node && strncmp(node, "/id-mn/", 7) == 0, r);
 	}
 	json_decref(rows);
+	harness_case("an originator that is not the operator discovers no gateway and no device");
+	json_t *none = NULL;
+	assert_int_equal(coordinator_x("inventory", "--originator=Cstranger", NULL, &none), 0);
+	EXPECT_TRUE(json_is_array(none) && json_array_size(none) == 0, none);
+	json_decref(none);
+
 	harness_case("run again: the registered AE is reused");
 	assert_int_equal(coordinator("inventory", NULL), 0);
 }
@@ -499,7 +512,7 @@ static void test_launch(void **state)
 
 	harness_case("the state is at the IN: a new coordinator process reads the same state");
 	m2m_result mr;
-	harness_req(&mr, M2M_OP_RETRIEVE, hfmt("%s/%s/campaigns/spring/la", harness_cse_rn(), harness_admin()),
+	harness_req(&mr, M2M_OP_RETRIEVE, hfmt("%s/%s/campaigns/spring/la", harness_cse_rn(), COORD),
 	            harness_admin(), -1, NULL, NULL);
 	EXPECT_RSC(&mr, 2000);
 	json_error_t je;
@@ -542,7 +555,7 @@ static void agent_join(size_t i)
 static json_t *campaign_state(const char *name)
 {
 	m2m_result mr;
-	harness_req(&mr, M2M_OP_RETRIEVE, hfmt("%s/%s/campaigns/%s/la", harness_cse_rn(), harness_admin(), name),
+	harness_req(&mr, M2M_OP_RETRIEVE, hfmt("%s/%s/campaigns/%s/la", harness_cse_rn(), COORD, name),
 	            harness_admin(), -1, NULL, NULL);
 	const char *con = mr.rsc == 2000 ? harness_jstr(harness_res(&mr, "m2m:cin"), "con") : NULL;
 	json_error_t je;
@@ -679,7 +692,7 @@ static void home_setup(void)
 	         json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", "home-user", "api", "Nhome", "rr", 0, "srv", "3"));
 	EXPECT_RSC(&r, 2001);
 	m2m_result_clear(&r);
-	const char *coord = hfmt("%s/%s", harness_csi(), harness_admin());
+	const char *coord = hfmt("%s/%s", harness_csi(), COORD);
 	char acpi[2][128];
 	for (int k = 0; k < 2; k++) {
 		home_req(&r, M2M_OP_CREATE, "cse-mn/home-user", 1,
@@ -757,6 +770,18 @@ static void test_consent(void **state)
 	EXPECT_TRUE(harness_jstr(req, "manifest") != NULL, req);
 	json_decref(req);
 
+	harness_case("the coordinator may read the policy but not write it, nor read the user's AE");
+	harness_req(&r, M2M_OP_RETRIEVE, hfmt("/id-mn/%s/la", policy_cnt), COORD, -1, NULL, NULL);
+	EXPECT_RSC(&r, 2000);
+	m2m_result_clear(&r);
+	harness_req(&r, M2M_OP_CREATE, hfmt("/id-mn/%s", policy_cnt), COORD, 4,
+	            json_pack("{s:{s:s}}", "m2m:cin", "con", "{\"v\":1,\"critical\":\"auto\",\"other\":\"auto\"}"), NULL);
+	EXPECT_RSC(&r, 4103);
+	m2m_result_clear(&r);
+	harness_req(&r, M2M_OP_RETRIEVE, "/id-mn/cse-mn/home-user", COORD, -1, NULL, NULL);
+	EXPECT_RSC(&r, 4103);
+	m2m_result_clear(&r);
+
 	harness_case("the user grants the lamp's manifest and refuses the plug's: the lamp installs, the plug is refused");
 	char ml[64], mp[64];
 	snprintf(ml, sizeof(ml), "%s", manifest_of("consent", l7));
@@ -831,7 +856,7 @@ static void test_inform_vendor_launches(void **state)
 	json_decref(rows);
 	harness_sleep_ms(300);
 	EXPECT_TRUE(harness_file_count(agent_log(&dev[9]), "notify: ") == n10, NULL);
-	const char *notices = hfmt("%s/%s/notices/Acme", harness_cse_rn(), harness_admin());
+	const char *notices = hfmt("%s/%s/notices/Acme", harness_cse_rn(), COORD);
 	char nt[256];
 	snprintf(nt, sizeof(nt), "%s", notices);
 

@@ -8,7 +8,8 @@
  *   - acpi present: the pv of every referenced policy;
  *   - acpi absent or empty: the default policy, only the creator (R4: also
  *     the custodian cstn) may act.
- * The admin originator may do everything. A registered AE or CSE may
+ * The admin originator may do everything; the device-management operator
+ * (--operator) has the fixed rights of operator_permitted(). A registered AE or CSE may
  * retrieve the CSEBase, and create a <node> under it, when the CSEBase
  * has no acpi of its own.
  */
@@ -263,9 +264,33 @@ static bool policies_permit(cse *c, const m2m_request *req, const json_t *acpi, 
 	return false;
 }
 
+/* The device-management operator (--operator): reads the CSEBase, the
+ * registered CSEs, the devices' <node>s and mgmtObjs and their announced
+ * copies; updates mgmtObjs and subscribes to them (its update campaigns);
+ * creates containers under the CSEBase (its update packages). Nothing else:
+ * everything else it may do comes from policies like anyone's. */
+static bool operator_permitted(cse *c, const m2m_request *req, const res *r, unsigned op, int cty)
+{
+	const char *opr = c->cfg.operator_id;
+	if (!opr || !*opr || !req->fr || strcmp(acp_norm_id(c, req->fr), acp_norm_id(c, opr)) != 0)
+		return false;
+	bool read = op == ACOP_RETRIEVE || op == ACOP_DISCOVERY;
+	switch (r->ty) {
+	case TY_CB: return read || (op == ACOP_CREATE && cty == TY_CNT);
+	case TY_CSR:
+	case TY_NODE:
+	case TY_NODE + 10000:
+	case TY_MGMTOBJ + 10000: return read;
+	case TY_MGMTOBJ: return read || op == ACOP_UPDATE || (op == ACOP_CREATE && cty == TY_SUB);
+	default: return false;
+	}
+}
+
 bool acp_permitted(cse *c, const m2m_request *req, const res *r, unsigned op, int cty)
 {
 	if (req->fr && strcmp(req->fr, c->cfg.admin) == 0)
+		return true;
+	if (operator_permitted(c, req, r, op, cty))
 		return true;
 	if (r->ty == TY_ACP)
 		return rules_permit(c, req, json_object_get(r->a, "pvs"), op, cty) || is_creator(c, req, r);

@@ -75,7 +75,7 @@ enum {
 	O_TLS_ORIGINATORS, O_REG_URL, O_REG_ID, O_REG_RN, O_REG_CHECK, O_MGMT_TIMEOUT,
 	O_MQTT_TLS, O_MQTT_TLS_CA, O_MQTT_TLS_CERT, O_MQTT_TLS_KEY, O_OUT_TLS_CA,
 	O_ATTEST_DIR, O_ATTEST_INTERVAL, O_UPD_VENDOR_KEYS, O_UPD_OPERATOR_KEY, O_UPD_GATEWAY_KEY,
-	O_UPD_CACHE, O_COUNT
+	O_UPD_CACHE, O_OPERATOR, O_COUNT
 };
 #define OPT_BIT(i) (1ull << (i))
 _Static_assert(O_COUNT <= 64, "set_mask has one bit per option");
@@ -104,6 +104,11 @@ static const opt opt_tab[O_COUNT] = {
 		"CSE type", NULL },
 	[O_ADMIN] = { "cse", "admin", "admin", K_ORIG, OFF(admin), 0, 0, "ORIGINATOR",
 		"originator with full access to every resource", NULL },
+	[O_OPERATOR] = { "cse", "operator", "operator", K_ORIG, OFF(operator_id), 0, 0, "ORIGINATOR",
+		"the device-management operator (its updates coordinator): may retrieve and discover the "
+		"CSEBase, <remoteCSE>s, <node>s and mgmtObjs (and their announced copies), update "
+		"mgmtObjs, subscribe to them and create containers under the CSEBase; nothing else "
+		"(README \"Access control\"); empty: none", NULL },
 	[O_LOG_LEVEL] = { "cse", "log-level", "log-level", K_LEVEL, OFF(log_level), 0, 0,
 		"error|warn|info|debug", "log verbosity (stderr)", NULL },
 	[O_DEFAULT_ET] = { "cse", "default-et", "default-et", K_LONG, OFF(default_et_s), 1,
@@ -566,6 +571,7 @@ void config_init(cse_config *cfg)
 	cfg->sp_id = strdup("hearth.example.com");
 	cfg->cse_type = CSE_TYPE_IN;
 	cfg->admin = strdup("CAdmin");
+	cfg->operator_id = strdup("");
 	cfg->log_level = LOG_INFO;
 	cfg->default_et_s = CFG_DEFAULT_ET_S;
 	cfg->max_mni = 0;

@@ -21,6 +21,7 @@ typedef struct cse_config {
 	char *sp_id;         /* without leading "//"; default "hearth.example.com" */
 	int cse_type;        /* CSE_TYPE_*; default IN */
 	char *admin;         /* admin originator; default "CAdmin" */
+	char *operator_id;   /* device-management operator's originator; "" = none */
 	int log_level;       /* LOG_*; default info */
 	char *poa;           /* advertised point of access; default http://<addr>:<port> */
 	long default_et_s;   /* default expiration offset for new resources, seconds */
