@@ -760,7 +760,7 @@ static co_consent consent(engine *E, size_t i, json_t *e)
 	time_t now = time(NULL), auto_at = 0;
 	json_int_t asked = json_integer_value(json_object_get(e, "asked"));
 	const char *why = "";
-	co_consent c = co_consent_decide(h->policy, pol_str(E, "no_policy"), jstr(e, "criticality"), jstr(e, "manifest"),
+	co_consent c = co_consent_decide(h->has_policy ? &h->policy : NULL, pol_str(E, "no_policy"), jstr(e, "criticality"), jstr(e, "manifest"),
 	                                 asked ? (time_t)asked : now, now, &auto_at, &why);
 	if (c == CO_CONSENT_REFUSED) {
 		set_status(E, e, "refused", why);
@@ -771,7 +771,7 @@ static co_consent consent(engine *E, size_t i, json_t *e)
 			set_status(E, e, "pending", why);
 		return c;
 	}
-	if (!asked && h->policy && h->requests_addr[0]) {
+	if (!asked && h->has_policy && h->requests_addr[0]) {
 		char perr[CO_ERR_MAX] = "";
 		json_t *req = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O,s:O,s:I,s:o}", "v", 1, "kind", "consent",
 		                        "campaign", E->cfg->campaign, "device", d->ni, "manufacturer", d->man, "model",

@@ -3,9 +3,8 @@
  * (README "Home consent").
  *
  * Each home's user keeps, at the home gateway, a container labelled
- * hearth:consent whose latest contentInstance is the policy in force
- *   {"v":1,"critical":"auto"|"ask","auto_after_hours":N,"other":"auto"|"ask",
- *    "decisions":{"<manifest hash>":"granted"|"refused"}}
+ * hearth:consent whose latest contentInstance is the policy in force (the
+ * document of ae/lib/consent.h, parsed by the same code as hearth-consent)
  * and a container labelled hearth:consent-requests where the coordinator
  * posts what it asks or tells. Access control at the gateway lets the
  * coordinator read (and discover) the first and create in the second,
@@ -25,44 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CO_POLICY_MAX (256u * 1024u) /* a policy document */
-#define CO_HOURS_MAX 8760            /* auto_after_hours: at most a year */
 
 static const char *jstr(const json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
 }
 
-int co_policy_check(const json_t *p, char *err, size_t errlen)
-{
-	const char *crit = jstr(p, "critical"), *other = jstr(p, "other");
-	const json_t *h = json_object_get(p, "auto_after_hours"), *dec = json_object_get(p, "decisions");
-	if (!json_is_object(p) || !crit || !other || (strcmp(crit, "auto") != 0 && strcmp(crit, "ask") != 0) ||
-	    (strcmp(other, "auto") != 0 && strcmp(other, "ask") != 0)) {
-		snprintf(err, errlen, "consent policy: critical and other must be \"auto\" or \"ask\"");
-		return -1;
-	}
-	if (h && (!json_is_integer(h) || json_integer_value(h) < 0 || json_integer_value(h) > CO_HOURS_MAX)) {
-		snprintf(err, errlen, "consent policy: auto_after_hours must be 0..%d", CO_HOURS_MAX);
-		return -1;
-	}
-	if (dec && !json_is_object(dec)) {
-		snprintf(err, errlen, "consent policy: decisions must be an object");
-		return -1;
-	}
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)dec, k, v) {
-		const char *s = json_string_value(v);
-		if (!s || (strcmp(s, "granted") != 0 && strcmp(s, "refused") != 0)) {
-			snprintf(err, errlen, "consent policy: decision for %.64s must be granted or refused", k);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-co_consent co_consent_decide(const json_t *policy, const char *no_policy, const char *criticality,
+co_consent co_consent_decide(const struct cs_policy *policy, const char *no_policy, const char *criticality,
                              const char *manifest, time_t asked, time_t now, time_t *auto_at, const char **why)
 {
 	*auto_at = 0;
@@ -75,7 +43,7 @@ co_consent co_consent_decide(const json_t *policy, const char *no_policy, const 
 		*why = "no consent policy in this home";
 		return CO_CONSENT_WAIT;
 	}
-	const char *d = manifest ? jstr(json_object_get(policy, "decisions"), manifest) : NULL;
+	const char *d = manifest ? cs_decision(policy, manifest) : NULL;
 	if (d && strcmp(d, "refused") == 0) {
 		*why = "refused by the user";
 		return CO_CONSENT_REFUSED;
@@ -84,8 +52,7 @@ co_consent co_consent_decide(const json_t *policy, const char *no_policy, const 
 		*why = "granted by the user";
 		return CO_CONSENT_GO;
 	}
-	const char *rule = jstr(policy, critical ? "critical" : "other");
-	if (!rule || strcmp(rule, "auto") != 0) {
+	if ((critical ? policy->critical : policy->other) != CS_AUTO) {
 		*why = critical ? "critical update; the policy asks the user" : "the policy asks the user";
 		return CO_CONSENT_WAIT;
 	}
@@ -93,7 +60,7 @@ co_consent co_consent_decide(const json_t *policy, const char *no_policy, const 
 		*why = "the policy installs such updates automatically";
 		return CO_CONSENT_GO;
 	}
-	json_int_t h = json_integer_value(json_object_get(policy, "auto_after_hours"));
+	unsigned h = policy->auto_after_hours;
 	*auto_at = asked + (time_t)h * 3600;
 	if (h == 0 || now >= *auto_at) {
 		*why = "critical update; automatic consent by the policy";
@@ -139,7 +106,7 @@ out:
 
 void co_home_clear(struct co_home *h)
 {
-	json_decref(h->policy);
+	cs_policy_clear(&h->policy);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -177,16 +144,14 @@ int co_home_load(m2m_client *in, const struct co_config *cfg, const struct co_de
 		goto out;
 	}
 	const char *con = jstr(json_object_get(r.body, "m2m:cin"), "con");
-	json_error_t je;
-	json_t *p = con && strlen(con) <= CO_POLICY_MAX ? json_loads(con, JSON_REJECT_DUPLICATES, &je) : NULL;
-	char why[CO_ERR_MAX] = "not JSON";
-	if (!p || co_policy_check(p, why, sizeof(why)) != 0) {
+	char why[CO_ERR_MAX] = "no content";
+	if (!con || cs_policy_parse(con, &h->policy, why, sizeof(why)) != 0) {
 		/* a broken policy is no consent: nothing installs until it is fixed */
 		snprintf(h->error, sizeof(h->error), "consent policy at %.64s unusable: %.200s", d->gateway, why);
-		json_decref(p);
+		cs_policy_clear(&h->policy);
 		goto out;
 	}
-	h->policy = p;
+	h->has_policy = true;
 	rc = 0;
 out:
 	m2m_result_clear(&r);

@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "ae/lib/consent.h"
 #include "ae/lib/hsign.h"
 #include "ae/lib/m2m_client.h"
 
@@ -211,16 +212,15 @@ struct co_home {
 	char gateway[CO_STR_MAX + 1];
 	char policy_addr[CO_ADDR_MAX];   /* container labelled hearth:consent, "" = none */
 	char requests_addr[CO_ADDR_MAX]; /* container labelled hearth:consent-requests, "" = none */
-	json_t *policy;                  /* the policy in force, or NULL */
+	bool has_policy;                 /* a policy is in force: */
+	struct cs_policy policy;         /* ae/lib/consent.h */
 	char error[CO_ERR_MAX];          /* why the home could not be read ("" = fine) */
 };
 
-/* Check a policy document's schema; 0 or -1 with why. */
-int co_policy_check(const json_t *policy, char *err, size_t errlen);
 /* The consent rule (co_consent.c); policy NULL: the home has none and
  * no_policy ("ask" | "auto") applies. asked: when the user was first asked;
  * *auto_at: when a critical update installs by itself (0: not applicable). */
-co_consent co_consent_decide(const json_t *policy, const char *no_policy, const char *criticality,
+co_consent co_consent_decide(const struct cs_policy *policy, const char *no_policy, const char *criticality,
                              const char *manifest, time_t asked, time_t now, time_t *auto_at, const char **why);
 /* Find and read the consent resources of d's home; -1 with h->error. */
 int co_home_load(m2m_client *in, const struct co_config *cfg, const struct co_device *d, struct co_home *h);

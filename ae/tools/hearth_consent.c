@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "ae/lib/m2m_client.h"
-#include "ae/tools/consent.h"
+#include "ae/lib/consent.h"
 
 #define ADDR_MAX 512u
 #define ONE_DOC_ANSWER_MAX (2u * 1024u * 1024u)   /* a retrieve of one instance */

@@ -1,6 +1,6 @@
 /*
  * consent_test.c - the consent policy document and consent requests of
- * hearth-consent (ae/tools/consent_doc.c): tables of good and bad
+ * hearth-consent (ae/lib/consent_doc.c): tables of good and bad
  * documents, the decision rules (a refusal is final), round trips.
  */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ae/tools/consent.h"
+#include "ae/lib/consent.h"
 
 static const char GOOD[] = "{\"v\":1,\"critical\":\"ask\",\"auto_after_hours\":0,\"other\":\"auto\","
                            "\"decisions\":{\"abc\":\"granted\",\"d-e_f=\":\"refused\"}}";

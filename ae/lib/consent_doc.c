@@ -2,7 +2,7 @@
  * consent_doc.c - the consent policy document and the consent requests
  * (consent.h): parse with bounds, check, write back.
  */
-#include "ae/tools/consent.h"
+#include "ae/lib/consent.h"
 
 #include <stdio.h>
 #include <string.h>
