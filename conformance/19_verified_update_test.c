@@ -62,7 +62,30 @@ typedef struct pkg_opts {
 	const char *serve_suffix;    /* bytes appended to the served file */
 	bool flip;                   /* one byte of the served file altered */
 	const hs_key *encrypt_for;   /* encrypt the image for this key */
+	bool unsigned_manifest;      /* a JWS with alg "none" and no signature */
 } pkg_opts;
+
+/* base64url without padding (an unsigned JWS is built here: the signing
+   library refuses to make one) */
+static char *b64url(const char *in)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t n = strlen(in), k = 0;
+	char *out = malloc(n * 4 / 3 + 4);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16 | (i + 1 < n ? (unsigned char)in[i + 1] << 8 : 0) |
+		             (i + 2 < n ? (unsigned char)in[i + 2] : 0);
+		out[k++] = tab[v >> 18 & 63];
+		out[k++] = tab[v >> 12 & 63];
+		if (i + 1 < n)
+			out[k++] = tab[v >> 6 & 63];
+		if (i + 2 < n)
+			out[k++] = tab[v & 63];
+	}
+	out[k] = '\0';
+	return out;
+}
 
 /* Sign a package, store its contentInstance on the MN; returns its address. */
 static const char *make_package(const pkg_opts *o)
@@ -102,6 +125,16 @@ static const char *make_package(const pkg_opts *o)
 	assert_non_null(mp);
 	char *m = hs_manifest_sign(o->signer ? o->signer : vendor_key, mp, &reason);
 	assert_non_null(m);
+	if (o->unsigned_manifest) {
+		char *payload = json_dumps(mp, JSON_COMPACT), *h = b64url("{\"alg\":\"none\"}"), *b = b64url(payload);
+		free(m);
+		m = malloc(strlen(h) + strlen(b) + 3);
+		assert_non_null(m);
+		sprintf(m, "%s.%s.", h, b);
+		free(payload);
+		free(h);
+		free(b);
+	}
 	char mh[HS_KID_LEN + 1];
 	assert_int_equal(hs_manifest_hash(m, mh), 0);
 	json_t *ap = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:I}", "v", 1, "manifest", mh, "device",
@@ -282,6 +315,11 @@ static void test_verified_updates(void **state)
 
 	harness_case("manifest signed by an unpinned key: unknown-key");
 	expect_refused(&(pkg_opts){ .version = "3.0.0", .seq = 6, .signer = rogue_key }, "unknown-key", "2.0.0");
+	harness_case("a manifest the manufacturer never published (the coordinator signed it itself): unknown-key");
+	expect_refused(&(pkg_opts){ .version = "3.0.0", .seq = 6, .signer = operator_key }, "unknown-key", "2.0.0");
+	harness_case("an unsigned manifest (alg none), served over valid TLS or not: manifest-malformed");
+	expect_refused(&(pkg_opts){ .version = "3.0.0", .seq = 6, .unsigned_manifest = true }, "manifest-malformed",
+	               "2.0.0");
 	harness_case("one byte of the image altered: digest-mismatch");
 	expect_refused(&(pkg_opts){ .version = "3.0.0", .seq = 6, .flip = true }, "digest-mismatch", "2.0.0");
 	harness_case("image longer than the signed size: size-mismatch");
