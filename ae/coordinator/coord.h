@@ -249,4 +249,29 @@ size_t co_wave_of(size_t j, size_t n, const unsigned *waves, size_t nw);
 /* Is minute-of-day m inside the window [start, end) (wrapping midnight)? */
 bool co_window_open(int start, int end, int m);
 
+/* ---- shared by co_campaign.c and co_engine.c ---------------------------------- */
+
+#define CO_PKG_CNT "hearth-updates"
+/* a package address: <gateway CSEBase>/hearth-updates/<campaign>-<ni> */
+#define CO_PKG_MAX (CO_ADDR_MAX + sizeof(CO_PKG_CNT) + CO_CAMPAIGN_MAX + CO_STR_MAX + 4)
+
+const char *co_jstr(const json_t *o, const char *k);
+bool co_is_status(const json_t *entry, const char *status);
+void co_set_str(json_t *o, const char *k, const char *v); /* v NULL: null */
+/* err = "what: <transport error>" or "what: rsc N"; returns -1 */
+int co_rfail(char *err, size_t errlen, const char *what, const m2m_result *r);
+/* Create container rn under parent (mni 1000); one that exists is fine. */
+int co_ensure_cnt(m2m_client *in, const char *from, const char *parent, const char *rn, char *err, size_t errlen);
+/* The m2m:fwr content of a firmware read through the IN, or NULL with why. */
+json_t *co_read_fw(m2m_client *in, const struct co_config *cfg, const char *fw, char *why, size_t whylen);
+json_t *co_find_dev(const json_t *state, const char *ni); /* the entry of device ni, borrowed */
+int64_t co_now_ms(void);                                   /* monotonic */
+void co_sleep_ms(int64_t ms);
+/* The package instance's name: <campaign>-<ni, other characters as '_'>. */
+void co_package_rn(const struct co_config *cfg, const char *ni, char *out, size_t n);
+/* Sign and store device d's package at pkg; when start, also Update its
+ * firmware with url = pkg and ud = true. */
+int co_launch_one(m2m_client *in, const struct co_config *cfg, const hs_key *op, const struct co_device *d,
+                  const struct co_model *m, const char *pkg, bool start, char *err, size_t errlen);
+
 #endif
