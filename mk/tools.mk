@@ -10,3 +10,11 @@ $(B)/hearth-files: $(B)/obj/ae/tools/hearth_files.o
 demo-two-tier: deps
 	@$(MAKE) --no-print-directory all
 	@bash examples/two-tier/run.sh $(B)
+
+# IN + broker + two gateways + three vendor services + six devices; a
+# whole update campaign through the coordinator (README "Demo: the
+# connected home"); writes var/demo-report.json.
+.PHONY: demo
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash examples/connected-home/run.sh $(B)
