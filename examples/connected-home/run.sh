@@ -21,6 +21,9 @@
 # mktemp directory (kept, with the logs, on failure).
 #
 #   examples/connected-home/run.sh [BUILD_DIR]     (default: build)
+
+# The tables below are split into fields on purpose (set -- $entry).
+# shellcheck disable=SC2086
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -68,7 +71,7 @@ die() { echo "demo: $*" >&2; exit 1; }
 
 # free_port VAR: a loopback TCP port nothing answers on, into VAR (not in
 # a subshell: the counter must advance).
-next_port=$((20000 + RANDOM % 20000))
+next_port=$((20000 + RANDOM % 10000))   # below the ephemeral range (32768-)
 free_port() {
 	while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do
 		next_port=$((next_port + 1))
@@ -122,7 +125,6 @@ DEVICES=(
 	"b 202 Globex plug 3.0 none"            # outdated, low: needs consent
 	"b 203 Initech thermostat 5.1 rogue"    # wrong key: attestation fails
 )
-ni_of() { echo "urn:dev:$3:$4:$2"; }   # (fields of a DEVICES entry)
 
 # ---------------------------------------------------------------- steps
 
@@ -312,7 +314,7 @@ launch_once() {
 	# waves and thresholds: only with a coordinator that knows them
 	usage=$("$B/hearth-coordinator" --help 2>&1 || true)
 	if [[ $usage == *--waves* ]]; then
-		extra=(--waves 50,100 --success-rate 50 --failure-threshold 50)
+		extra=(--waves "50,100" --success-rate 50 --failure-threshold 50)
 	fi
 	coordinator launch --campaign "$CAMPAIGN" --max-per-minute 0 "${extra[@]}" --json "$WORK/launch.json" ||
 		die "hearth-coordinator launch failed (see $WORK/coordinator.log)"
@@ -321,8 +323,8 @@ launch_once() {
 # launch: launch the campaign and wait until it settles; launch again
 # while devices are left pending (the next wave), at most three times.
 launch() {
-	local n
-	for n in 1 2 3; do
+	local _
+	for _ in 1 2 3; do
 		launch_once
 		wait_settled
 		jq -e 'any(.[]; .status == "pending")' "$WORK/status.json" >/dev/null || return 0
