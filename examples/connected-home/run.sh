@@ -42,15 +42,20 @@ CAMPAIGN=spring
 COORD_ID=Ccoordinator          # the coordinator's AE-ID, the IN's admin
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hearth-demo.XXXXXX")
 PIDS=()
-T0=$SECONDS
 
 # ---------------------------------------------------------------- helpers
 
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	# in reverse order of start, each one waited for: devices, gateways,
+	# the IN, then the broker (a gateway whose broker is already gone
+	# can take seconds to stop), the vendors last
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill "${PIDS[i]}" 2>/dev/null || true
+		wait "${PIDS[i]}" 2>/dev/null || true
+	done
 	if [ "$rc" -ne 0 ]; then
 		echo "demo: FAILED (exit $rc); logs kept in $WORK" >&2
 		for f in "$WORK"/*.log; do
@@ -66,7 +71,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say() { printf '\n== %s\n' "$*"; }
+START_NS=$(date +%s%N)
+elapsed() { local ms=$((($(date +%s%N) - START_NS) / 1000000)); printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100)); }
+say() { printf '\n== [%s] %s\n' "$(elapsed)" "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
 # free_port VAR: a loopback TCP port nothing answers on, into VAR (not in
@@ -444,7 +451,7 @@ if [ -n "$CONSENT" ]; then
 	launch
 fi
 
-say "final status (hearth-coordinator status), $((SECONDS - T0)) s after start"
+say "final status (hearth-coordinator status)"
 mkdir -p "$(dirname "$REPORT")"
 jq '[.[] | {device, manufacturer, model, trust, before, after, status, reason}]' "$WORK/status.json" >"$REPORT"
 print_table "$REPORT"
@@ -464,4 +471,4 @@ else
 fi
 [ "$(jq length "$REPORT")" -eq ${#DEVICES[@]} ] || { echo "   FAIL: the report does not hold six rows" >&2; FAILS=$((FAILS + 1)); }
 [ "$FAILS" -eq 0 ] || die "$FAILS outcome(s) differ from the expected ones (report: $REPORT)"
-echo "demo: OK - every device ended as expected in $((SECONDS - T0)) s${CONSENT:+ (with consent)}"
+echo "demo: OK - every device ended as expected in $(elapsed)${CONSENT:+ (with consent)}"
