@@ -301,6 +301,15 @@ static void test_latest_oldest(void **state)
 	ol = harness_get(at(ae, "box/ol"), ae, "m2m:cin");
 	EXPECT_STR(ol, "rn", "c2");
 	json_decref(ol);
+	harness_case("la of an instance whose stored text holds \"_ (e.g. a base64url hash in con)");
+	harness_create_cin(at(ae, "box"), ae, "u1", "_jhGju9qJVVmx4Zs");
+	la = harness_get(at(ae, "box/la"), ae, "m2m:cin");
+	EXPECT_STR(la, "rn", "u1");
+	EXPECT_STR(la, "con", "_jhGju9qJVVmx4Zs");
+	json_decref(la);
+	la = harness_get(hfmt("%s/la", cri), ae, "m2m:cin");
+	EXPECT_STR(la, "rn", "u1");
+	json_decref(la);
 }
 
 static void test_names(void **state)

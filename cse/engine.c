@@ -1279,7 +1279,7 @@ static int op_retrieve(op_ctx *x, target *tg)
 		/* hot path: the stored instance is its own representation */
 		raw_child rc1 = { 0 };
 		core_st(c)->ops->children_refs(core_st(c), tg->r->ri, TY_CIN, tg->vr == VR_LA, 1, raw_visit, &rc1);
-		if (rc1.found && !rc1.json) {
+		if (!rc1.found) {
 			filter_clear(&f);
 			return m2m_error(x->rsp, RSC_NOT_FOUND, "container %s has no content instance", tg->r->path);
 		}

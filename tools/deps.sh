@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
 libcurl4-openssl-dev libinih-dev libxml2-dev libcmocka-dev sqlite3 curl clang libclang-rt-14-dev
-libpaho-mqtt-dev mosquitto mosquitto-clients libgnutls28-dev openssl libssl-dev libcjose-dev"
+libpaho-mqtt-dev mosquitto mosquitto-clients libgnutls28-dev openssl libssl-dev libcjose-dev jq"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
