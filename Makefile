@@ -149,6 +149,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory conformance
 	@bash examples/two-tier/run.sh $(B)
+	@bash examples/connected-home/run.sh $(B)
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 clean:

@@ -39,7 +39,8 @@ CONSENT=""
 
 REPORT="$ROOT/var/demo-report.json"
 CAMPAIGN=spring
-COORD_ID=Ccoordinator          # the coordinator's AE-ID, the IN's admin
+COORD_ID=Ccoordinator          # the coordinator's AE-ID: a plain AE, the CSEs' device-management operator
+ADMIN_ID=CAdmin                # the operator's administrator (not used by the flow)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hearth-demo.XXXXXX")
 PIDS=()
 
@@ -105,7 +106,8 @@ wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # oneM2M retrieve over HTTP: get URL [ORIGINATOR]; prints the body. The
-# default originator is the coordinator (the IN's admin).
+# default originator is the coordinator (the operator: it may read the
+# remoteCSEs, nodes and mgmtObjs and their announced copies).
 rqn=0
 get() {
 	rqn=$((rqn + 1))
@@ -211,7 +213,7 @@ start_broker_and_in() {
 	start mosquitto.log mosquitto -c "$WORK/mosquitto.conf"
 	wait_for 10 port_open "$MQTT_PORT" || die "mosquitto did not start"
 	echo "   mosquitto on $BROKER"
-	start in.log "$B/hearth-cse" --http-port "$IN_PORT" --db "$WORK/in.db" --admin "$COORD_ID" \
+	start in.log "$B/hearth-cse" --http-port "$IN_PORT" --db "$WORK/in.db" --admin "$ADMIN_ID" --operator "$COORD_ID" \
 		--mqtt-host 127.0.0.1 --mqtt-port "$MQTT_PORT" --registrar-check 2 --log-level warn
 	wait_for 10 port_open "$IN_PORT" || die "the IN-CSE did not start"
 	echo "   IN-CSE /id-in on $IN (HTTP) and on the broker (MQTT)"
@@ -224,7 +226,8 @@ start_gateway() {
 	free_port port
 	printf -v "GW_${home}_PORT" '%s' "$port"
 	args=(--cse-type mn --cse-id "id-home-$home" --cse-rn "cse-home-$home" --http-port "$port"
-	      --db "$WORK/gw-$home.db" --admin "/id-in/$COORD_ID" --registrar-check 2 --mgmt-timeout 30
+	      --db "$WORK/gw-$home.db" --admin "/id-in/$ADMIN_ID" --operator "/id-in/$COORD_ID"
+	      --registrar-check 2 --mgmt-timeout 30
 	      --attest-trust-dir "$WORK/pki/trust" --update-vendor-keys "$WORK/pki/vkeys"
 	      --update-operator-key "$WORK/pki/operator.pub" --transport-tls-ca "$WORK/pki/tls-ca.pem"
 	      --log-level info)
