@@ -179,18 +179,31 @@ static json_t *annc_attrs(cse *c, const res *r, const res_type *t)
 }
 
 /* Where the copy of r on target goes: the parent's copy, or our
-   <remoteCSE> there. "" when we know no way (not registered there). */
-static void copy_parent(cse *c, const res *r, const char *target, char *out, size_t n)
+   <remoteCSE> there when the parent is not announced to target. 1 with
+   the address in out; 0 when we know no way (not registered there); -1
+   when the parent is announced to target but its copy is not made yet
+   (the child must wait for it, not land under the <remoteCSE>). */
+static int copy_parent(cse *c, const res *r, const char *target, char *out, size_t n)
 {
 	out[0] = '\0';
 	res *p = NULL;
 	if (core_st(c)->ops->get(core_st(c), r->pi, &p) == STORE_OK) {
 		const char *pa = json_string_value(json_object_get(json_object_get(p->a, HA_ANNC), target));
+		bool announced_there = false;
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(p->a, "at"), i, e) {
+			char csi[160];
+			target_csi(json_string_value(e), csi, sizeof(csi));
+			announced_there = announced_there || strcmp(csi, target) == 0;
+		}
 		if (pa)
 			snprintf(out, n, "%s", pa);
 		res_free(&p);
 		if (out[0])
-			return;
+			return 1;
+		if (announced_there)
+			return -1;
 	}
 	res *csr = NULL;
 	if (core_st(c)->ops->get(core_st(c), target + 1, &csr) == STORE_OK && csr->ty == TY_CSR) {
@@ -199,6 +212,7 @@ static void copy_parent(cse *c, const res *r, const char *target, char *out, siz
 			snprintf(out, n, "%s/%s", cb, c->cfg.cse_id);
 	}
 	res_free(&csr);
+	return out[0] ? 1 : 0;
 }
 
 /* Store the new copy map of ri (under the writers' lock). */
@@ -309,10 +323,14 @@ static bool reconcile(announcer *a, const char *ri, const json_t *gone_map)
 		}
 		char parent[HL_MAX_ID];
 		rd = core_reader_begin(c);
-		copy_parent(c, r, csi, parent, sizeof(parent));
+		int where = copy_parent(c, r, csi, parent, sizeof(parent));
 		core_reader_end(c, rd);
-		if (!parent[0]) {
-			log_warn("announce: %s: this CSE is not registered at %s", ri, csi);
+		if (where <= 0) {
+			/* retried: the parent's copy comes first, and a registration
+			   in progress completes (then everything is announced again) */
+			if (where == 0)
+				log_warn("announce: %s: this CSE is not registered at %s (yet)", ri, csi);
+			retry = true;
 			json_decref(attrs);
 			continue;
 		}
