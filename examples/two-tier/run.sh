@@ -38,7 +38,7 @@ trap 'exit 130' INT TERM
 
 # free_port VAR: a loopback TCP port nothing answers on, into VAR (not in
 # a subshell: the counter must advance).
-next_port=$((20000 + RANDOM % 20000))
+next_port=$((20000 + RANDOM % 10000))   # below the ephemeral range (32768-)
 free_port() {
 	while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do
 		next_port=$((next_port + 1))
