@@ -34,8 +34,7 @@ done
 for cmd in curl jq openssl mosquitto; do
 	command -v "$cmd" >/dev/null || { echo "demo: $cmd is missing (tools/deps.sh installs it)" >&2; exit 2; }
 done
-CONSENT=""
-[ -x "$B/hearth-consent" ] && CONSENT="$B/hearth-consent"
+CONSENT="$B/hearth-consent"
 
 REPORT="$ROOT/var/demo-report.json"
 CAMPAIGN=spring
@@ -320,13 +319,10 @@ wait_settled() {
 }
 
 launch_once() {
-	local extra=() usage
-	# waves and thresholds: only with a coordinator that knows them
-	usage=$("$B/hearth-coordinator" --help 2>&1 || true)
-	if [[ $usage == *--waves* ]]; then
-		extra=(--waves "50,100" --success-rate 50 --failure-threshold 50)
-	fi
-	coordinator launch --campaign "$CAMPAIGN" --max-per-minute 0 "${extra[@]}" --json "$WORK/launch.json" ||
+	# two waves: half of the eligible devices first; the second wave starts
+	# when at least half of the first succeeded, half failing halts it
+	coordinator launch --campaign "$CAMPAIGN" --max-per-minute 0 --waves 50,100 --success-rate 50 \
+		--failure-threshold 50 --json "$WORK/launch.json" ||
 		die "hearth-coordinator launch failed (see $WORK/coordinator.log)"
 }
 
@@ -423,36 +419,30 @@ say "plan (hearth-coordinator plan)"
 coordinator plan --json "$WORK/plan.json" || die "hearth-coordinator plan failed"
 sed 's/^/   /' "$WORK/coord-plan.out"
 
-if [ -n "$CONSENT" ]; then
-	say "consent policies: critical updates at once, others on request (hearth-consent init)"
-	for home in a b; do
-		consent "$home" init --coordinator "/id-in/$COORD_ID" --critical auto --auto-after-hours 0 --other ask ||
-			die "hearth-consent init failed for home $home"
-		echo "   home ${home^^}: critical auto, other ask"
-	done
-else
-	say "consent: $B/hearth-consent is not built; consent steps skipped (every eligible update installs)"
-fi
+say "consent policies: critical updates at once, others on request (hearth-consent init)"
+for home in a b; do
+	consent "$home" init --coordinator "/id-in/$COORD_ID" --critical auto --auto-after-hours 0 --other ask ||
+		die "hearth-consent init failed for home $home"
+	echo "   home ${home^^}: critical auto, other ask"
+done
 
 say "launch campaign '$CAMPAIGN' (hearth-coordinator launch)"
 launch
 
-if [ -n "$CONSENT" ]; then
-	print_table "$WORK/status.json"
-	say "checks: the critical update installed, the others wait for their home"
-	CHECK=$WORK/status.json
-	expect urn:dev:Acme:lamp:101 successful 2.0
-	expect urn:dev:Initech:thermostat:103 awaiting-consent
-	expect urn:dev:Globex:plug:202 awaiting-consent
-	CHECK=$REPORT
-	[ "$FAILS" -eq 0 ] || die "the first launch did not leave the expected state"
+print_table "$WORK/status.json"
+say "checks: the critical update installed, the others wait for their home"
+CHECK=$WORK/status.json
+expect urn:dev:Acme:lamp:101 successful 2.0
+expect urn:dev:Initech:thermostat:103 awaiting-consent
+expect urn:dev:Globex:plug:202 awaiting-consent
+CHECK=$REPORT
+[ "$FAILS" -eq 0 ] || die "the first launch did not leave the expected state"
 
-	say "the homes answer their consent requests"
-	decide a grant "urn:dev:Initech:thermostat:103"
-	decide b refuse "urn:dev:Globex:plug:202"
-	say "launch again (the granted update installs, the refused one stays refused)"
-	launch
-fi
+say "the homes answer their consent requests"
+decide a grant "urn:dev:Initech:thermostat:103"
+decide b refuse "urn:dev:Globex:plug:202"
+say "launch again (the granted update installs, the refused one stays refused)"
+launch
 
 say "final status (hearth-coordinator status)"
 mkdir -p "$(dirname "$REPORT")"
@@ -465,13 +455,8 @@ expect urn:dev:Acme:lamp:101 successful 2.0          # critical: installed at on
 expect urn:dev:Globex:plug:102 current
 expect urn:dev:Acme:lamp:201 current
 expect urn:dev:Initech:thermostat:203 blocked "" "trust failed"
-if [ -n "$CONSENT" ]; then
-	expect urn:dev:Initech:thermostat:103 successful 5.2 # granted by home A
-	expect urn:dev:Globex:plug:202 refused               # refused by home B
-else
-	expect urn:dev:Initech:thermostat:103 successful 5.2
-	expect urn:dev:Globex:plug:202 successful 3.1
-fi
+expect urn:dev:Initech:thermostat:103 successful 5.2 # granted by home A
+expect urn:dev:Globex:plug:202 refused               # refused by home B
 [ "$(jq length "$REPORT")" -eq ${#DEVICES[@]} ] || { echo "   FAIL: the report does not hold six rows" >&2; FAILS=$((FAILS + 1)); }
 [ "$FAILS" -eq 0 ] || die "$FAILS outcome(s) differ from the expected ones (report: $REPORT)"
-echo "demo: OK - every device ended as expected in $(elapsed)${CONSENT:+ (with consent)}"
+echo "demo: OK - every device ended as expected in $(elapsed)"
