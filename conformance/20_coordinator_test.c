@@ -916,6 +916,38 @@ static void test_inform_vendor_launches(void **state)
 	json_decref(rows);
 }
 
+static void test_image_checked(void **state)
+{
+	(void)state;
+	SKIP_IF_NEEDED();
+	harness_case("the coordinator keeps the images it checked in its state directory");
+	char cmd[PATH_MAX + 64];
+	snprintf(cmd, sizeof(cmd), "ls %s/coord/images/*.bin >/dev/null 2>&1", pki_dir());
+	EXPECT_TRUE(system(cmd) == 0, NULL);
+
+	harness_case("an image that no longer matches its manifest: the plan refuses it, nothing is launched");
+	char img[PATH_MAX];
+	snprintf(img, sizeof(img), "%s", pki_path("Globex/releases/plug/3.0/image.bin"));
+	FILE *f = fopen(img, "r+");
+	assert_non_null(f);
+	fputc('X', f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "rm -f %s/coord/images/*.bin", pki_dir());
+	assert_int_equal(system(cmd), 0);
+	json_t *rows = NULL;
+	assert_int_equal(coordinator("plan", &rows), 0);
+	const json_t *r8 = row_of(rows, ni_of(&dev[7]));
+	EXPECT_STR(r8, "action", "blocked");
+	const char *why = harness_jstr(r8, "reason");
+	EXPECT_TRUE(why && strncmp(why, "image refused: ", 15) == 0, r8);
+	json_decref(rows);
+	int n8 = harness_file_count(agent_log(&dev[7]), "notify: ");
+	assert_int_equal(coordinator_x("launch", "--campaign=badimage", "--no-policy=auto", &rows), 0);
+	EXPECT_STR(row_of(rows, ni_of(&dev[7])), "status", "blocked");
+	json_decref(rows);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[7]), "notify: ") == n8, NULL);
+}
+
 static void test_usage(void **state)
 {
 	(void)state;
@@ -947,6 +979,7 @@ int main(void)
 		HTEST(test_consent),
 		HTEST(test_consent_auto_critical),
 		HTEST(test_inform_vendor_launches),
+		HTEST(test_image_checked),
 		HTEST(test_usage),
 	};
 	return cmocka_run_group_tests_name("20_coordinator", tests, group_setup, group_teardown);

@@ -17,6 +17,10 @@
 #include "ae/coordinator/coord.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +105,86 @@ static json_t *vendor_get_json(m2m_client *c, const char *path, char *err, size_
 	return j;
 }
 
+/* Retrieve the image of a verified manifest and check it against it
+ * (size, then SHA-256; the ciphertext description for an encrypted one):
+ * the coordinator launches nothing whose image it has not seen intact.
+ * A checked image is kept as <cache_dir>/<sha256>.bin (cache_dir "" :
+ * a temporary file, removed). On failure the model loses its manifest. */
+static void check_image(m2m_client *c, const char *path, const char *cache_dir, struct co_model *m)
+{
+	static const char *const hdr[] = { "Accept: application/octet-stream, application/jose", NULL };
+	const json_t *img = json_object_get(m->manifest, "image");
+	const json_t *enc = json_object_get(img, "enc");
+	const json_t *desc = json_is_object(enc) ? enc : img;
+	const char *sha = json_string_value(json_object_get(desc, "sha256"));
+	json_int_t size = json_integer_value(json_object_get(desc, "size"));
+	char why[CO_ERR_MAX] = "", tmp[PATH_MAX], final[PATH_MAX];
+	const char *reason = NULL;
+	m2m_result r;
+	memset(&r, 0, sizeof(r));
+	int fd = -1;
+	tmp[0] = '\0';
+	if (cache_dir[0]) {
+		snprintf(final, sizeof(final), "%s/images/%s.bin", cache_dir, sha ? sha : "x");
+		if (access(final, R_OK) == 0 && hs_image_check_path(final, m->manifest, json_is_object(enc) ? HS_IMAGE_CIPHER
+		                                                                                              : HS_IMAGE_PLAIN,
+		                                                     &reason) == 0)
+			return; /* checked before */
+		snprintf(tmp, sizeof(tmp), "%s/images", cache_dir);
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+			snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		snprintf(tmp, sizeof(tmp), "%s/images/.part-XXXXXX", cache_dir);
+	} else {
+		const char *t = getenv("TMPDIR");
+		snprintf(tmp, sizeof(tmp), "%s/hearth-coordinator-XXXXXX", t && t[0] ? t : "/tmp");
+	}
+	if (!sha || size <= 0) {
+		snprintf(why, sizeof(why), "the manifest describes no image");
+		goto fail;
+	}
+	if (m2m_send_raw(c, "GET", path, hdr, NULL, 0, &r) != 0 || r.http_status != 200) {
+		if (r.http_status)
+			snprintf(why, sizeof(why), "GET %.200s: HTTP %d", path, r.http_status);
+		else
+			snprintf(why, sizeof(why), "GET %.200s: %.200s", path, r.error);
+		goto fail;
+	}
+	if ((json_int_t)r.raw_len != size) {
+		snprintf(why, sizeof(why), "%s (%zu bytes, signed %lld)", HS_R_SIZE_MISMATCH, r.raw_len, (long long)size);
+		goto fail;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || write(fd, r.raw_body, r.raw_len) != (ssize_t)r.raw_len || lseek(fd, 0, SEEK_SET) != 0) {
+		snprintf(why, sizeof(why), "cannot keep the image: %s", strerror(errno));
+		goto fail;
+	}
+	if (hs_image_check_fd(fd, (uint64_t)size, sha, &reason) != 0) {
+		snprintf(why, sizeof(why), "%s", reason ? reason : HS_R_INTERNAL);
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	if (cache_dir[0] && rename(tmp, final) == 0)
+		tmp[0] = '\0';
+	goto out;
+fail:
+	snprintf(m->refused, sizeof(m->refused), "image refused: %.400s", why);
+	json_decref(m->manifest);
+	m->manifest = NULL;
+	free(m->jws);
+	m->jws = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp[0] && !strstr(tmp, "XXXXXX"))
+		unlink(tmp);
+	m2m_result_clear(&r);
+}
+
 static void fetch_model(m2m_client *c, const char *url, const json_t *catalog, const hs_keyset *ks,
-                        const char *vendor, time_t now, struct co_model *m)
+                        const char *vendor, time_t now, const char *cache_dir, struct co_model *m)
 {
 	const json_t *entry = json_object_get(json_object_get(catalog, "models"), m->model);
 	if (!json_is_object(entry))
@@ -141,15 +223,17 @@ static void fetch_model(m2m_client *c, const char *url, const json_t *catalog, c
 		const char *img = json_string_value(json_object_get(entry, "image"));
 		if (img && strncmp(img, "/v1/releases/", 13) == 0 && !strstr(img, "..") &&
 		    strspn(img, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/") == strlen(img) &&
-		    strlen(url) + strlen(img) < sizeof(m->image))
+		    strlen(url) + strlen(img) < sizeof(m->image)) {
 			snprintf(m->image, sizeof(m->image), "%s%s", url, img);
+			check_image(c, img, cache_dir, m);
+		}
 	}
 	json_decref(p);
 	free(jws);
 }
 
 void co_vendor_fetch(const struct co_vendor_cfg *vc, const char *const *models, size_t nmodels, time_t now,
-                     struct co_vendor_data *vd)
+                     const char *cache_dir, struct co_vendor_data *vd)
 {
 	memset(vd, 0, sizeof(*vd));
 	vd->cfg = vc;
@@ -186,7 +270,7 @@ void co_vendor_fetch(const struct co_vendor_cfg *vc, const char *const *models, 
 	for (size_t i = 0; i < nmodels; i++) {
 		snprintf(vd->model[i].model, sizeof(vd->model[i].model), "%s", models[i]);
 		vd->nmodels++;
-		fetch_model(c, vc->url, catalog, ks, vc->name, now, &vd->model[i]);
+		fetch_model(c, vc->url, catalog, ks, vc->name, now, cache_dir, &vd->model[i]);
 	}
 	vd->ok = true;
 out:

@@ -156,10 +156,12 @@ struct co_vendor_data {
 	json_t *advisories;            /* array (possibly empty) */
 };
 
-/* Fetch catalog, manifests of the given models and advisories. Failures
- * are recorded in vd (never fatal): returns nothing. */
+/* Fetch catalog, manifests of the given models and advisories, and the
+ * image of every verified manifest, checked against it (kept under
+ * cache_dir/images when cache_dir is not ""). Failures are recorded in vd
+ * (never fatal): returns nothing. */
 void co_vendor_fetch(const struct co_vendor_cfg *vc, const char *const *models, size_t nmodels, time_t now,
-                     struct co_vendor_data *vd);
+                     const char *cache_dir, struct co_vendor_data *vd);
 void co_vendor_data_free(struct co_vendor_data *vd);
 
 /* Compare two versions: dot-separated fields, numeric fields numerically,

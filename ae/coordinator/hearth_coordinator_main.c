@@ -124,7 +124,7 @@ static int run(const struct co_config *cfg)
 		time_t now = time(NULL);
 		for (size_t v = 0; v < cfg->nvendors; v++) {
 			size_t nm = models_of(&inv, cfg->vendor[v].name, models, CO_MODELS_MAX);
-			co_vendor_fetch(&cfg->vendor[v], models, nm, now, &vd[v]);
+			co_vendor_fetch(&cfg->vendor[v], models, nm, now, cfg->state_dir, &vd[v]);
 			if (!vd[v].ok)
 				fprintf(stderr, "hearth-coordinator: vendor %s: %s\n", cfg->vendor[v].name, vd[v].error);
 			for (size_t m = 0; m < vd[v].nmodels; m++)
