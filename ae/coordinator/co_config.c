@@ -36,16 +36,7 @@ static int put(char *dst, size_t n, const char *val, const char *what, char *err
 
 static bool name_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > CO_STR_MAX || s[0] == '.')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-		      ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
+	return m2m_name_ok(s, CO_STR_MAX);
 }
 
 const struct co_vendor_cfg *co_config_vendor(const struct co_config *cfg, const char *name)

@@ -39,6 +39,7 @@
 #ifndef HEARTH_M2M_CLIENT_H
 #define HEARTH_M2M_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -127,5 +128,9 @@ void m2m_result_clear(m2m_result *res);
 /* Map a `to` address to the HTTP path (without query) into buf.
  * Returns 0, or -1 if it does not fit. */
 int m2m_to_path(const char *to, char *buf, size_t n);
+
+/* A resource name, CSE-ID or AE-ID part: 1..max bytes of [A-Za-z0-9._-],
+ * not starting with '.'. */
+bool m2m_name_ok(const char *s, size_t max);
 
 #endif

@@ -61,20 +61,6 @@ static int usage_err(char *err, size_t errlen, const char *fmt, const char *a)
 	return -1;
 }
 
-static bool name_ok(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-		      ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
 /* An originator: a name, or /csi/name or //sp/csi/name of names. */
 static bool id_ok(const char *s, size_t max)
 {
@@ -119,7 +105,7 @@ static int set_key(struct cfg *c, const char *key, const char *val, char *err, s
 	if (!dst)
 		return usage_err(err, errlen, "unknown setting '%.64s'", key);
 	const char *v = strcmp(key, "cse-id") == 0 && val[0] == '/' ? val + 1 : val;
-	if (!name_ok(v, CS_STR_MAX))
+	if (!m2m_name_ok(v, CS_STR_MAX))
 		return usage_err(err, errlen, "'%.64s' is not a name ([A-Za-z0-9._-], at most 128)", val);
 	snprintf(dst, CS_STR_MAX + 1, "%s", v);
 	return 0;
