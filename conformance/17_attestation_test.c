@@ -11,7 +11,10 @@
  *   - a device AE writing hearth:trust labels itself: 4005; the admin's
  *     other labels keep the trust labels;
  *   - ud true on a failed device: 4005 for the device's own AE, 2004 for
- *     the admin.
+ *     the admin;
+ *   - a replayed answer: a statement the verified device signed over an
+ *     earlier nonce, given back by another AE (a small responder here)
+ *     for a node with the same metadata: failed, nonce-mismatch.
  * Local mode only; skipped when openssl is missing.
  */
 #include "conformance/lib/harness.h"
@@ -25,6 +28,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <microhttpd.h>
 
 static char pki[64], bindir[512];
 static bool skip_all;
@@ -233,6 +238,93 @@ static void test_edited_version_failed(void **state)
 	EXPECT_TRUE(wait_trust(&dev[EDITED], "failed", "metadata-mismatch", 8000), NULL);
 }
 
+/* ---- a replayed answer ---------------------------------------------------- */
+
+static char replay_body[8192];
+
+static enum MHD_Result replay_answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                     const char *version, const char *data, size_t *size, void **ctx)
+{
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)data;
+	if (!*ctx) { /* first call: headers only */
+		*ctx = conn;
+		return MHD_YES;
+	}
+	if (*size) { /* the challenge: whatever it says, the old answer goes back */
+		*size = 0;
+		return MHD_YES;
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(replay_body), replay_body,
+	                                                         MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(r, "X-M2M-RSC", "2000");
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	enum MHD_Result rc = MHD_queue_response(conn, 200, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static void test_replayed_answer(void **state)
+{
+	(void)state;
+	NEED();
+	EXPECT_TRUE(wait_trust(&dev[GOOD], "verified", NULL, 10000), NULL);
+	harness_case("a statement of the verified device, signed over an earlier nonce, is captured");
+	m2m_client *cl = m2m_client_new(hfmt("http://127.0.0.1:%d", dev[GOOD].port));
+	assert_non_null(cl);
+	char origin[96];
+	snprintf(origin, sizeof origin, "X-M2M-Origin: %s", harness_csi());
+	const char *hdr[] = { origin, "X-M2M-RI: replay-1", "X-M2M-RVI: 4", "Content-Type: application/json", NULL };
+	const char *challenge = "{\"m2m:sgn\":{\"nev\":{\"rep\":{\"hd:atq\":{\"nonce\":"
+	                        "\"q3x9B7hJk2Lm4Np6Qr8St0Uv2Wx4Yz6Ab8Cd0Ef2Gh4\"}},\"net\":1},\"sur\":\"x\"}}";
+	m2m_result r;
+	memset(&r, 0, sizeof r);
+	assert_int_equal(m2m_send_raw(cl, "POST", "/", hdr, challenge, strlen(challenge), &r), 0);
+	EXPECT_TRUE(r.http_status == 200 && r.raw_body && strstr(r.raw_body, "\"hd:ats\":\"ey"), NULL);
+	snprintf(replay_body, sizeof replay_body, "%s", r.raw_body ? r.raw_body : "");
+	m2m_result_clear(&r);
+	m2m_client_free(&cl);
+
+	harness_case("another AE answers every challenge with it, for a node with the same metadata: failed, "
+	             "nonce-mismatch");
+	int port = harness_free_port();
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
+	                                        replay_answer, NULL, MHD_OPTION_END);
+	assert_non_null(d);
+	const char *aei = harness_create_ae("Creplay", "replay",
+	                                      json_pack("{s:[s],s:b}", "poa", hfmt("http://127.0.0.1:%d", port), "rr", 1));
+	char ae[128];
+	snprintf(ae, sizeof ae, "%s", aei ? aei : "Creplay");
+	/* the genuine device's deviceInfo, copied */
+	char to[256];
+	snprintf(to, sizeof to, "%s/deviceInfo", node_of(&dev[GOOD]));
+	harness_req(&r, M2M_OP_RETRIEVE, to, harness_admin(), -1, NULL, NULL);
+	json_t *dvi = json_deep_copy(harness_res(&r, "m2m:dvi"));
+	m2m_result_clear(&r);
+	assert_non_null(dvi);
+	json_t *dc = json_pack("{s:i,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "mgd", 1007, "dlb", json_object_get(dvi, "dlb"),
+	                       "man", json_object_get(dvi, "man"), "mod", json_object_get(dvi, "mod"), "dty",
+	                       json_object_get(dvi, "dty"), "hwv", json_object_get(dvi, "hwv"), "fwv",
+	                       json_object_get(dvi, "fwv"), "swv", json_object_get(dvi, "swv"), "rn", json_string("deviceInfo"));
+	json_decref(dvi);
+	harness_req(&r, M2M_OP_CREATE, harness_cse_rn(), ae, 14,
+	            json_pack("{s:{s:s,s:s,s:[s]}}", "m2m:nod", "rn", "TH10-replay-node", "ni", "urn:dev:Acme:TH10:42",
+	                      "hael", ae),
+	            NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	harness_req(&r, M2M_OP_CREATE, hfmt("%s/TH10-replay-node", harness_cse_rn()), ae, 13,
+	            json_pack("{s:o}", "m2m:dvi", dc), NULL);
+	EXPECT_RSC(&r, 2001);
+	m2m_result_clear(&r);
+	agent fake = { .serial = "replay" };
+	EXPECT_TRUE(wait_trust(&fake, "failed", "nonce-mismatch", 10000), NULL);
+	MHD_stop_daemon(d);
+}
+
 static void test_labels_written_by_cse_only(void **state)
 {
 	(void)state;
@@ -320,6 +412,7 @@ int main(void)
 		HTEST(test_other_ca_failed),
 		HTEST(test_keyless_asserted),
 		HTEST(test_edited_version_failed),
+		HTEST(test_replayed_answer),
 		HTEST(test_labels_written_by_cse_only),
 		HTEST(test_failed_device_not_updated),
 	};
