@@ -305,10 +305,10 @@ static void test_replayed_answer(void **state)
 	json_t *dvi = json_deep_copy(harness_res(&r, "m2m:dvi"));
 	m2m_result_clear(&r);
 	assert_non_null(dvi);
-	json_t *dc = json_pack("{s:i,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "mgd", 1007, "dlb", json_object_get(dvi, "dlb"),
+	json_t *dc = json_pack("{s:i,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "mgd", 1007, "dlb", json_object_get(dvi, "dlb"),
 	                       "man", json_object_get(dvi, "man"), "mod", json_object_get(dvi, "mod"), "dty",
 	                       json_object_get(dvi, "dty"), "hwv", json_object_get(dvi, "hwv"), "fwv",
-	                       json_object_get(dvi, "fwv"), "swv", json_object_get(dvi, "swv"), "rn", json_string("deviceInfo"));
+	                       json_object_get(dvi, "fwv"), "swv", json_object_get(dvi, "swv"), "rn", "deviceInfo");
 	json_decref(dvi);
 	harness_req(&r, M2M_OP_CREATE, harness_cse_rn(), ae, 14,
 	            json_pack("{s:{s:s,s:s,s:[s]}}", "m2m:nod", "rn", "TH10-replay-node", "ni", "urn:dev:Acme:TH10:42",
