@@ -18,20 +18,18 @@
 #include "conformance/lib/harness.h"
 #include "conformance/lib/pki.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ae/lib/hsign.h"
 
-extern char **environ;
 
 static harness_peer mn = { .name = "mn" };
 /* the coordinator's AE-ID: not an admin; the IN and the gateway name it
@@ -44,7 +42,7 @@ static const char *skip_why = "";
 typedef struct vendor {
 	const char *name, *model, *version, *seq, *hw, *crit;
 	int port;
-	pid_t pid;
+	int pid;
 } vendor;
 
 static vendor vend[3] = {
@@ -56,7 +54,7 @@ static vendor vend[3] = {
 typedef struct agent {
 	const char *man, *model, *serial, *fwv, *hwv;
 	int port;
-	pid_t pid;
+	int pid;
 	const char *manager; /* --manager, or NULL */
 } agent;
 
@@ -85,52 +83,19 @@ static agent dev[NDEV] = {
 		}                                                         \
 	} while (0)
 
-/* Run bin args... with stdout/stderr into log; wait: exit status, else pid. */
-static pid_t run(const char *prog, const char *const *args, const char *log, bool wait)
+/* Run bindir/prog args... with stdout/stderr appended to log; wait: its
+   exit status (harness_run), else its pid (harness_spawn). */
+static int run(const char *prog, const char *const *args, const char *log, bool wait)
 {
 	char bin[PATH_MAX + 32];
 	snprintf(bin, sizeof(bin), "%s/%s", bindir, prog);
-	const char *argv[48];
+	char *argv[48];
 	int n = 0;
 	argv[n++] = bin;
 	for (; args[n - 1] && n < 47; n++)
-		argv[n] = args[n - 1];
+		argv[n] = (char *)args[n - 1];
 	argv[n] = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	pid_t pid;
-	int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -1;
-	if (!wait)
-		return pid;
-	int st = 0;
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
-}
-
-/* SIGTERM and reap (SIGKILL after 5 s); 0 when it exited with status 0. */
-static int stop(pid_t *pid)
-{
-	if (*pid <= 0)
-		return 0;
-	kill(*pid, SIGTERM);
-	int st = 0;
-	for (int i = 0; i < 250; i++) {
-		if (waitpid(*pid, &st, WNOHANG) == *pid) {
-			*pid = 0;
-			return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-		}
-		harness_sleep_ms(20);
-	}
-	kill(*pid, SIGKILL);
-	waitpid(*pid, NULL, 0);
-	*pid = 0;
-	return -1;
+	return wait ? harness_run(log, argv, true) : harness_spawn(log, argv, true);
 }
 
 static int write_text(const char *path, const char *text)
@@ -298,9 +263,9 @@ static int group_teardown(void **state)
 {
 	int rc = 0;
 	for (size_t i = 0; i < NDEV; i++)
-		stop(&dev[i].pid);
+		harness_reap(&dev[i].pid, SIGTERM);
 	for (size_t i = 0; i < 3; i++)
-		if (stop(&vend[i].pid) != 0)
+		if (harness_reap(&vend[i].pid, SIGTERM) != 0)
 			rc = -1;
 	if (mn.pid > 0 && harness_peer_stop(&mn) != 0) {
 		harness_peer_log_tail(&mn, 30);
@@ -592,9 +557,7 @@ static void test_waves_threshold(void **state)
 	agent_join(4);
 	agent_join(5);
 	/* plug 5 goes away: its update fails at the gateway (no answer) */
-	kill(dev[4].pid, SIGKILL);
-	waitpid(dev[4].pid, NULL, 0);
-	dev[4].pid = 0;
+	harness_reap(&dev[4].pid, SIGKILL);
 	int notes6 = harness_file_count(agent_log(&dev[5]), "notify: ");
 
 	harness_case("waves 50,100: plug 5 (first wave) fails, the failure threshold halts the campaign");
@@ -641,7 +604,7 @@ static void test_restart_mid_campaign(void **state)
 	snprintf(ini, sizeof(ini), "%s", pki_path("coord.ini"));
 	snprintf(log, sizeof(log), "%s", pki_path("coord-resume.log"));
 	const char *args[] = { "-c", ini, "launch", "--campaign=resume", "--waves=50,100", NULL };
-	pid_t pid = run("hearth-coordinator", args, log, false);
+	int pid = run("hearth-coordinator", args, log, false);
 	assert_true(pid > 0);
 	bool started = false;
 	for (int64_t end = harness_now_ms() + 20000; !started && harness_now_ms() < end;) {
@@ -651,8 +614,7 @@ static void test_restart_mid_campaign(void **state)
 		if (!started)
 			harness_sleep_ms(20);
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	harness_reap(&pid, SIGKILL);
 	EXPECT_TRUE(started, NULL);
 
 	harness_case("a new coordinator resumes: both plugs successful, each updated exactly once");
@@ -827,8 +789,23 @@ static void test_consent_auto_critical(void **state)
 	            row_of(rows, ni));
 	json_decref(rows);
 
-	harness_case("critical updates automatic at once: the lamp installs without a grant");
+	harness_case("a campaign whose maintenance window is later today: the lamp stays pending, untouched");
 	put_policy("auto", 0, "ask", NULL);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	int from = (tm.tm_hour * 60 + tm.tm_min + 120) % 1440, to = (from + 60) % 1440;
+	char win[32];
+	snprintf(win, sizeof(win), "--window=%02d:%02d-%02d:%02d", from / 60, from % 60, to / 60, to % 60);
+	int n9 = harness_file_count(agent_log(&dev[8]), "notify: ");
+	assert_int_equal(coordinator_x("launch", "--campaign=window", win, &rows), 0);
+	EXPECT_STR(row_of(rows, ni), "status", "pending");
+	why = harness_jstr(row_of(rows, ni), "reason");
+	EXPECT_TRUE(why && strstr(why, hfmt("waiting for the maintenance window %s UTC", win + 9)), row_of(rows, ni));
+	json_decref(rows);
+	EXPECT_TRUE(harness_file_count(agent_log(&dev[8]), "notify: ") == n9, NULL);
+
+	harness_case("critical updates automatic at once: the lamp installs without a grant");
 	assert_int_equal(coordinator_x("launch", "--campaign=auto", NULL, &rows), 0);
 	EXPECT_STR(row_of(rows, ni), "status", "successful");
 	EXPECT_STR(row_of(rows, ni), "after", "2.0");

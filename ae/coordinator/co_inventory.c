@@ -33,39 +33,7 @@ static int fail(char *err, size_t errlen, const char *what, const m2m_result *r)
 
 int co_register(m2m_client *in, const struct co_config *cfg, char *err, size_t errlen)
 {
-	int rc = -1;
-	m2m_result r;
-	memset(&r, 0, sizeof(r));
-	json_t *ae = json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", cfg->originator, "api", "Nhearth-coordinator",
-	                       "rr", 0, "srv", "3");
-	if (!ae) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (m2m_do(in, M2M_OP_CREATE, cfg->cse_rn, cfg->originator, 2, ae, NULL, &r) != 0) {
-		fail(err, errlen, "registration at the IN-CSE", &r);
-		goto out;
-	}
-	if (r.rsc == 2001) {
-		rc = 0;
-		goto out;
-	}
-	if (r.rsc != 4105 && r.rsc != 4117) {
-		fail(err, errlen, "registration at the IN-CSE", &r);
-		goto out;
-	}
-	/* already registered (4117; 4105: its name is taken): the AE whose
-	 * resource ID is the AE-ID must then be ours */
-	m2m_result_clear(&r);
-	if (m2m_do(in, M2M_OP_RETRIEVE, cfg->originator, cfg->originator, -1, NULL, NULL, &r) != 0 || r.rsc != 2000) {
-		fail(err, errlen, "registration exists but cannot be read", &r);
-		goto out;
-	}
-	rc = 0;
-out:
-	json_decref(ae);
-	m2m_result_clear(&r);
-	return rc;
+	return m2m_register_ae(in, cfg->cse_rn, cfg->originator, "Nhearth-coordinator", err, errlen);
 }
 
 int co_set_poa(m2m_client *in, const struct co_config *cfg, const char *poa, char *err, size_t errlen)

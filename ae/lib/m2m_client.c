@@ -590,3 +590,35 @@ bool m2m_name_ok(const char *s, size_t max)
 	}
 	return true;
 }
+
+int m2m_register_ae(m2m_client *c, const char *cse_rn, const char *aei, const char *api, char *err,
+                    size_t errlen)
+{
+	json_t *ae = json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", aei, "api", api, "rr", 0, "srv", "3");
+	m2m_result r;
+	memset(&r, 0, sizeof(r));
+	int rc = -1;
+	const char *what = "registration at the CSE";
+	if (!ae) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (m2m_do(c, M2M_OP_CREATE, cse_rn, aei, 2, ae, NULL, &r) == 0 && r.rsc == 2001) {
+		rc = 0;
+	} else if (r.http_status && (r.rsc == 4105 || r.rsc == 4117)) {
+		/* registered before: the AE whose resource ID is the AE-ID must be ours */
+		m2m_result_clear(&r);
+		what = "registration exists but cannot be read";
+		if (m2m_do(c, M2M_OP_RETRIEVE, aei, aei, -1, NULL, NULL, &r) == 0 && r.rsc == 2000)
+			rc = 0;
+	}
+	if (rc != 0) {
+		if (r.http_status == 0)
+			snprintf(err, errlen, "%s: %s", what, r.error);
+		else
+			snprintf(err, errlen, "%s: rsc %d", what, r.rsc);
+	}
+	json_decref(ae);
+	m2m_result_clear(&r);
+	return rc;
+}

@@ -133,4 +133,12 @@ int m2m_to_path(const char *to, char *buf, size_t n);
  * not starting with '.'. */
 bool m2m_name_ok(const char *s, size_t max);
 
+/* Register an AE under the CSEBase cse_rn with resource name and AE-ID
+ * aei (api, rr false, srv ["3"]). An AE already registered under that
+ * AE-ID (4105 or 4117) is reused after checking that a retrieve of aei
+ * answers 2000. 0, or -1 with "what: <transport error>" / "what: rsc N"
+ * in err. */
+int m2m_register_ae(m2m_client *c, const char *cse_rn, const char *aei, const char *api, char *err,
+                    size_t errlen);
+
 #endif

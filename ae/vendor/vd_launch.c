@@ -34,26 +34,6 @@ static bool addr_ok(const char *s)
 	return s && s[0] == '/' && strlen(s) < VL_ADDR_MAX && !strpbrk(s, " ?#\r\n");
 }
 
-/* Register the AE (or find it registered under the same AE-ID). */
-static int vl_register(m2m_client *in, const struct vd_launch *l, char *err, size_t errlen)
-{
-	json_t *ae = json_pack("{s:{s:s,s:s,s:b,s:[s]}}", "m2m:ae", "rn", l->originator, "api", "Nhearth-vendor", "rr", 0,
-	                       "srv", "3");
-	m2m_result r;
-	memset(&r, 0, sizeof(r));
-	int rc = -1;
-	if (ae && m2m_do(in, M2M_OP_CREATE, l->cse_rn, l->originator, 2, ae, NULL, &r) == 0 &&
-	    (r.rsc == 2001 || r.rsc == 4105 || r.rsc == 4117))
-		rc = 0;
-	else if (r.http_status == 0)
-		snprintf(err, errlen, "registration at the IN-CSE: %s", r.error);
-	else
-		snprintf(err, errlen, "registration at the IN-CSE: rsc %d", r.rsc);
-	json_decref(ae);
-	m2m_result_clear(&r);
-	return rc;
-}
-
 int vd_launch_run(const struct vd_launch *l, json_t *rows, char *err, size_t errlen)
 {
 	m2m_client *in = m2m_client_new(l->in_url);
@@ -64,7 +44,7 @@ int vd_launch_run(const struct vd_launch *l, json_t *rows, char *err, size_t err
 		snprintf(err, errlen, "cannot set up the client for %.200s", l->in_url);
 		goto out;
 	}
-	if (vl_register(in, l, err, errlen) != 0)
+	if (m2m_register_ae(in, l->cse_rn, l->originator, "Nhearth-vendor", err, errlen) != 0)
 		goto out;
 	/* the notices: every contentInstance of the container, newest last */
 	char q[64];

@@ -2495,17 +2495,32 @@ int harness_spawn(const char *log, char *const argv[], bool append)
 	return pid;
 }
 
-void harness_reap(int *pid, int sig)
+int harness_run(const char *log, char *const argv[], bool append)
+{
+	int pid = harness_spawn(log, argv, append), st = 0;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+int harness_reap(int *pid, int sig)
 {
 	if (*pid <= 0)
-		return;
+		return 0;
 	kill(*pid, sig);
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(*pid, NULL, WNOHANG) == *pid)
-			break;
-		harness_sleep_ms(20);
+	int st = 0;
+	bool gone = false;
+	for (int i = 0; i < 500 && !gone; i++) {
+		gone = waitpid(*pid, &st, WNOHANG) == *pid;
+		if (!gone)
+			harness_sleep_ms(20);
+	}
+	if (!gone) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, &st, 0);
 	}
 	*pid = 0;
+	return gone && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 int harness_file_count(const char *path, const char *needle)

@@ -126,10 +126,13 @@ void harness_peer_log_tail(const harness_peer *p, int lines);
 int harness_free_port(void);
 /* Other programs (agents, servers) of a test: fork + execv(argv[0]) with
  * stdout/stderr into log (appended or truncated), killed with the harness;
- * harness_reap() sends sig and waits (10 s at most), then zeroes *pid;
- * harness_file_count() counts the lines of path holding needle. */
+ * harness_run() spawns and waits: the exit status, or -1 when it did not
+ * exit normally; harness_reap() sends sig and waits (10 s at most, then
+ * SIGKILL), zeroes *pid and returns 0 when the program exited with status
+ * 0, else -1; harness_file_count() counts the lines of path holding needle. */
 int harness_spawn(const char *log, char *const argv[], bool append);
-void harness_reap(int *pid, int sig);
+int harness_run(const char *log, char *const argv[], bool append);
+int harness_reap(int *pid, int sig);
 int harness_file_count(const char *path, const char *needle);
 
 #define HARNESS_LOCAL_ONLY()                                                  \
