@@ -215,16 +215,20 @@ static int copy_parent(cse *c, const res *r, const char *target, char *out, size
 	return out[0] ? 1 : 0;
 }
 
-/* Store the new copy map of ri (under the writers' lock). */
-static void save_map(cse *c, const char *ri, json_t *an)
+typedef struct map_write {
+	const char *ri;
+	json_t *an;
+} map_write;
+
+static void save_map_run(cse *c, void *arg)
 {
-	core_write_enter(c);
+	map_write *m = arg;
 	void *mark = NULL;
 	res *r = NULL;
 	if (core_begin(c, &mark) == STORE_OK) {
-		if (core_st(c)->ops->get(core_st(c), ri, &r) == STORE_OK) {
-			if (json_object_size(an))
-				json_object_set(r->a, HA_ANNC, an);
+		if (core_st(c)->ops->get(core_st(c), m->ri, &r) == STORE_OK) {
+			if (json_object_size(m->an))
+				json_object_set(r->a, HA_ANNC, m->an);
 			else
 				json_object_del(r->a, HA_ANNC);
 			if (core_store_update(c, r) == 0 && core_commit(c, mark) == STORE_OK)
@@ -234,7 +238,13 @@ static void save_map(cse *c, const char *ri, json_t *an)
 			core_rollback(c, mark);
 	}
 	res_free(&r);
-	core_write_leave(c);
+}
+
+/* Store the new copy map of ri (as a write of its own). */
+static void save_map(cse *c, const char *ri, json_t *an)
+{
+	map_write m = { ri, an };
+	core_write(c, save_map_run, &m);
 }
 
 static void delete_copies(announcer *a, const json_t *an)

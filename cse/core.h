@@ -1,10 +1,10 @@
 /*
  * core.h - internals shared by the engine's files (not for bindings).
  *
- * Locking: writers (create, update, delete, the reaper) run one at a time
- * under cse.lock inside a shared batch transaction and wait for its group
- * sync outside the lock; readers use a store handle of their own thread and
- * take no lock (engine.c).
+ * Locking: writes (create, update, delete, the reaper's) are queued and run
+ * in batches, one batch at a time, by whichever waiting thread takes the
+ * turn; each waits for the group sync of its batch. Readers use a store
+ * handle of their own thread and take no lock (engine.c).
  */
 #ifndef HEARTH_CORE_H
 #define HEARTH_CORE_H
@@ -22,21 +22,19 @@
 typedef struct notifier notifier;
 typedef struct mgmt mgmt;
 
-#define BATCH_RING 256 /* outcomes of recent batches, by id; far more than in flight */
+typedef struct wjob wjob; /* a write waiting for its turn (engine.c) */
 
 struct cse {
 	cse_config cfg;
 	store *st;             /* the writer's handle */
-	pthread_mutex_t lock;  /* writers' section (see engine.c) */
-	atomic_uint w_waiting;   /* writers waiting to enter */
-	bool batch_open;         /* a batch transaction is open (under lock) */
-	pthread_mutex_t sync_mx; /* group commit: batch and sync sequence numbers */
-	pthread_cond_t sync_cv;
-	uint64_t batch_id;       /* id of the open batch = batches committed so far */
-	uint64_t commit_seq, synced_seq;
-	bool batch_failed[BATCH_RING];
-	pthread_t flusher;
-	bool flusher_started, stopping_sync;
+	pthread_mutex_t lock;  /* held by the thread running a batch (see engine.c) */
+	bool batch_open;       /* a batch transaction is open (under lock) */
+	unsigned n_units;      /* units of change begun so far (under lock) */
+	pthread_mutex_t q_mx;  /* group commit: the queues and flags below */
+	wjob *q_head, *q_tail; /* writes waiting to run */
+	wjob *s_head, *s_tail; /* writes committed, waiting for their sync */
+	bool writing, syncing; /* a thread runs a batch / syncs the store */
+	uint64_t commit_seq, synced_seq; /* batches committed / made durable */
 	bool readers_ok;       /* per-thread read handles (not for :memory:) */
 	pthread_key_t rkey;    /* this thread's read handle */
 	pthread_key_t ckey;    /* this thread's parsed-resource cache (engine.c) */
@@ -87,8 +85,10 @@ void core_rollback(cse *c, void *mark);
    from inside a request. */
 store *core_reader_begin(cse *c);
 /* The writers' section for work outside a request (see engine.c). */
-void core_write_enter(cse *c);
-bool core_write_leave(cse *c);
+/* Run fn(c, arg) as one write of a batch (it uses core_begin() and
+   core_commit() for its changes) and return once the batch is durable;
+   false when the batch could not be committed or made durable. */
+bool core_write(cse *c, void (*fn)(cse *c, void *arg), void *arg);
 void core_reader_end(cse *c, store *rd);
 /* The store handle of the calling thread's current request. */
 store *core_st(cse *c);

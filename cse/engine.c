@@ -88,16 +88,26 @@ static void set_str(json_t *o, const char *k, const char *v)
 /*
  * Transactions and group commit.
  *
- * Writers (create, update, delete, the reaper) run one at a time under
- * c->lock. They share one open store transaction, the batch; each request
- * is a savepoint in it, so a failed request undoes only itself (and drops
- * only its own notifications). The last writer to leave while nobody else
- * waits for the lock commits the batch: the commit writes the WAL once for
- * every request in it (hot pages such as the parent container and index
- * tails are written once, not once per request) and survives kill -9 from
- * then on. The flusher thread then makes it survive power loss with one
- * store sync(), outside the lock, so the next batch fills meanwhile. A
- * writer's answer is held until the sync covering its batch.
+ * A write (create, update, delete, the reaper's expiries) is a job in a
+ * queue. Whichever waiting thread finds no batch running takes the whole
+ * queue and runs it as one batch: one store transaction, each job's units
+ * of change in savepoints of it (core_begin/core_commit/core_rollback), so
+ * a failed request undoes only itself and drops only its own
+ * notifications. The batch then commits: the WAL is written once for all
+ * of them (hot pages such as the parent container and index tails once,
+ * not once per request), and from then on it survives kill -9. The thread
+ * gives the turn to the next queued job's thread, which fills the next
+ * batch meanwhile, and makes its batch survive power loss with one store
+ * sync() (unless a sync is running: a committed job's thread starts the
+ * next one when it ends). Every job is answered once the sync covering its
+ * batch has ended; a job that changed nothing does not wait for one.
+ *
+ * So an uncontended write runs on its own thread with no hand-over at all,
+ * and under load each waiting thread is woken once, when its answer is
+ * ready, instead of queueing on a lock (a convoy: on this design's first
+ * version, with a writers' lock and a flusher thread, 32 % of the time of
+ * concurrent creates went to the scheduler).
+ *
  * Readers take no lock: each thread reads through its own store handle,
  * which sees committed data.
  */
@@ -115,6 +125,7 @@ int core_begin(cse *c, void **mark)
 			return STORE_ERROR;
 		c->batch_open = true;
 	}
+	c->n_units++;
 	*mark = notify_mark(c);
 	return c->st->ops->savepoint(c->st);
 }
@@ -132,11 +143,24 @@ void core_rollback(cse *c, void *mark)
 	notify_truncate(c, mark);
 }
 
-/* Commit the open batch (under c->lock); the flusher makes it durable. */
-static void batch_commit(cse *c)
+enum { J_QUEUED, J_COMMITTED, J_DONE };
+
+struct wjob {
+	void (*fn)(cse *c, void *arg);
+	void *arg;
+	wjob *next;
+	int state;      /* J_*, under q_mx */
+	bool ok;        /* its batch committed and was made durable */
+	bool wrote;     /* it began a unit of change */
+	uint64_t batch; /* J_COMMITTED: its batch's sequence number */
+	pthread_cond_t cv;
+};
+
+/* Commit the open batch (under c->lock). */
+static bool batch_commit(cse *c)
 {
 	if (!c->batch_open)
-		return;
+		return true;
 	c->batch_open = false;
 	bool ok = c->st->ops->commit(c->st) == STORE_OK;
 	announce_flush(c); /* events only say "look again": harmless after a failure */
@@ -145,68 +169,106 @@ static void batch_commit(cse *c)
 	} else {
 		c->st->ops->rollback(c->st);
 		notify_discard(c);
-		log_error("commit of batch %llu failed", (unsigned long long)c->batch_id);
+		log_error("commit of batch %llu failed", (unsigned long long)c->commit_seq + 1);
 	}
-	pthread_mutex_lock(&c->sync_mx);
-	c->batch_failed[c->batch_id % BATCH_RING] = !ok;
-	c->commit_seq = ++c->batch_id;
-	pthread_cond_broadcast(&c->sync_cv);
-	pthread_mutex_unlock(&c->sync_mx);
-}
-
-static void *flusher_main(void *arg)
-{
-	cse *c = arg;
-	pthread_mutex_lock(&c->sync_mx);
-	for (;;) {
-		while (c->synced_seq == c->commit_seq && !c->stopping_sync)
-			pthread_cond_wait(&c->sync_cv, &c->sync_mx);
-		if (c->synced_seq == c->commit_seq && c->stopping_sync)
-			break;
-		uint64_t target = c->commit_seq;
-		pthread_mutex_unlock(&c->sync_mx);
-		int rc = c->st->ops->sync(c->st);
-		pthread_mutex_lock(&c->sync_mx);
-		if (rc != STORE_OK) {
-			for (uint64_t b = c->synced_seq; b < target; b++)
-				c->batch_failed[b % BATCH_RING] = true;
-			log_error("the store could not make batches up to %llu durable", (unsigned long long)target);
-		}
-		c->synced_seq = target;
-		pthread_cond_broadcast(&c->sync_cv);
-	}
-	pthread_mutex_unlock(&c->sync_mx);
-	return NULL;
-}
-
-static void write_enter(cse *c)
-{
-	atomic_fetch_add(&c->w_waiting, 1);
-	pthread_mutex_lock(&c->lock);
-	atomic_fetch_sub(&c->w_waiting, 1);
-	tls_st = c->st;
-}
-
-/* Leave the writers' section; if this request is part of a batch, wait
-   until that batch is committed and durable. Returns false when it could
-   not be committed or made durable. */
-static bool write_leave(cse *c)
-{
-	tls_st = NULL;
-	if (!c->batch_open) {
-		pthread_mutex_unlock(&c->lock);
-		return true;
-	}
-	uint64_t mine = c->batch_id;
-	if (atomic_load(&c->w_waiting) == 0)
-		batch_commit(c);
-	pthread_mutex_unlock(&c->lock);
-	pthread_mutex_lock(&c->sync_mx);
-	while (c->synced_seq <= mine)
-		pthread_cond_wait(&c->sync_cv, &c->sync_mx);
-	bool ok = !c->batch_failed[mine % BATCH_RING];
-	pthread_mutex_unlock(&c->sync_mx);
 	return ok;
+}
+
+static void job_done(wjob *j, bool ok)
+{
+	j->ok = ok;
+	j->state = J_DONE;
+	pthread_cond_signal(&j->cv);
+}
+
+/* Run every queued job as one batch. Called and returns with q_mx held. */
+static void run_batch(cse *c)
+{
+	wjob *list = c->q_head;
+	c->q_head = c->q_tail = NULL;
+	c->writing = true;
+	pthread_mutex_unlock(&c->q_mx);
+
+	pthread_mutex_lock(&c->lock);
+	tls_st = c->st;
+	for (wjob *j = list; j; j = j->next) {
+		unsigned before = c->n_units;
+		j->fn(c, j->arg);
+		j->wrote = c->n_units != before;
+	}
+	tls_st = NULL;
+	bool committed = c->batch_open, ok = batch_commit(c);
+	pthread_mutex_unlock(&c->lock);
+
+	pthread_mutex_lock(&c->q_mx);
+	c->writing = false;
+	uint64_t seq = committed && ok ? ++c->commit_seq : 0;
+	for (wjob *j = list, *next; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		if (!j->wrote) {
+			job_done(j, true);
+		} else if (!seq) {
+			job_done(j, false);
+		} else {
+			j->batch = seq;
+			j->state = J_COMMITTED;
+			if (c->s_tail)
+				c->s_tail->next = j;
+			else
+				c->s_head = j;
+			c->s_tail = j;
+		}
+	}
+	if (c->q_head) /* the turn goes to the next queued job's thread */
+		pthread_cond_signal(&c->q_head->cv);
+}
+
+/* Make every committed batch durable. Called and returns with q_mx held. */
+static void run_sync(cse *c)
+{
+	uint64_t target = c->commit_seq;
+	c->syncing = true;
+	pthread_mutex_unlock(&c->q_mx);
+	bool ok = c->st->ops->sync(c->st) == STORE_OK;
+	pthread_mutex_lock(&c->q_mx);
+	c->syncing = false;
+	if (!ok)
+		log_error("the store could not make batches up to %llu durable", (unsigned long long)target);
+	c->synced_seq = target;
+	while (c->s_head && c->s_head->batch <= target) {
+		wjob *j = c->s_head;
+		c->s_head = j->next;
+		if (!c->s_head)
+			c->s_tail = NULL;
+		j->next = NULL;
+		job_done(j, ok);
+	}
+	if (c->s_head) /* committed meanwhile: its thread starts the next sync */
+		pthread_cond_signal(&c->s_head->cv);
+}
+
+bool core_write(cse *c, void (*fn)(cse *c, void *arg), void *arg)
+{
+	wjob j = { .fn = fn, .arg = arg, .state = J_QUEUED };
+	pthread_cond_init(&j.cv, NULL);
+	pthread_mutex_lock(&c->q_mx);
+	if (c->q_tail)
+		c->q_tail->next = &j;
+	else
+		c->q_head = &j;
+	c->q_tail = &j;
+	while (j.state != J_DONE) {
+		if (j.state == J_QUEUED && !c->writing)
+			run_batch(c);
+		else if (j.state == J_COMMITTED && !c->syncing)
+			run_sync(c);
+		else
+			pthread_cond_wait(&j.cv, &c->q_mx);
+	}
+	pthread_mutex_unlock(&c->q_mx);
+	pthread_cond_destroy(&j.cv);
+	return j.ok;
 }
 
 /*
@@ -335,15 +397,6 @@ void core_reader_end(cse *c, store *rd)
 	}
 }
 
-void core_write_enter(cse *c)
-{
-	write_enter(c);
-}
-
-bool core_write_leave(cse *c)
-{
-	return write_leave(c);
-}
 
 int core_store_update(cse *c, res *r)
 {
@@ -901,7 +954,7 @@ static int op_create(op_ctx *x, target *tg)
 	/* Build the new resource. */
 	char now[24], ri[64], et[24];
 	util_now(now);
-	util_random_id(x->t->prefix, 12, ri, sizeof(ri));
+	util_ordered_id(x->t->prefix, ri, sizeof(ri));
 	json_t *a = json_deep_copy(x->in);
 	json_object_set_new(a, "ty", json_integer(req->ty));
 	json_object_set_new(a, "pi", json_string(parent->ri));
@@ -971,12 +1024,18 @@ static int op_create(op_ctx *x, target *tg)
 		rc = m2m_error(rsp, RSC_BAD_REQUEST, "resource tree deeper than %u levels", HL_MAX_TREE_DEPTH);
 		goto fail;
 	}
-	/* Generated identifiers are random: on the rare collision draw again. */
+	/* Generated identifiers are time-ordered, and a generated name has the
+	   digits of the ri; a clash (a clock set back since an earlier run)
+	   draws random ones. */
 	for (int attempt = 0;; attempt++) {
 		if (gen_rn) {
 			char gen[64], pre[16];
 			snprintf(pre, sizeof(pre), "%s_", x->t->prefix);
-			util_random_id(pre, 12, gen, sizeof(gen));
+			size_t pl = strlen(x->t->prefix);
+			if (attempt == 0 && strncmp(x->nr->ri, x->t->prefix, pl) == 0)
+				snprintf(gen, sizeof(gen), "%s%s", pre, x->nr->ri + pl);
+			else
+				util_random_id(pre, UTIL_ORDERED_DIGITS, gen, sizeof(gen));
 			free(x->nr->rn);
 			x->nr->rn = m2m_strdup(gen);
 		}
@@ -1004,7 +1063,7 @@ static int op_create(op_ctx *x, target *tg)
 		}
 		if (src == STORE_CONFLICT && gen_ri && attempt < 8) {
 			char ri2[64];
-			util_random_id(x->t->prefix, 12, ri2, sizeof(ri2));
+			util_random_id(x->t->prefix, UTIL_ORDERED_DIGITS, ri2, sizeof(ri2));
 			free(x->nr->ri);
 			x->nr->ri = m2m_strdup(ri2);
 			continue;
@@ -1601,6 +1660,17 @@ static bool is_write(const m2m_request *req)
 	return req->op != M2M_OP_RETRIEVE && req->op != M2M_OP_NOTIFY;
 }
 
+typedef struct write_req {
+	const m2m_request *req;
+	m2m_response *rsp;
+} write_req;
+
+static void run_write(cse *c, void *arg)
+{
+	write_req *w = arg;
+	core_internal_request(c, w->req, w->rsp);
+}
+
 void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
 {
 	free(rsp->rqi);
@@ -1625,9 +1695,8 @@ void cse_handle(cse *c, const m2m_request *req, m2m_response *rsp)
 			rd->ops->read_end(rd);
 		tls_st = NULL;
 	} else {
-		write_enter(c);
-		core_internal_request(c, req, rsp);
-		if (!write_leave(c))
+		write_req w = { req, rsp };
+		if (!core_write(c, run_write, &w))
 			m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "the store could not commit this request");
 	}
 done:
@@ -1714,29 +1783,33 @@ static int ensure_cse_base(cse *c)
 	return rc == STORE_OK ? 0 : -1;
 }
 
-static void reap_once(cse *c)
+static void reap_batch(cse *c, void *arg)
 {
+	collect *cl = arg;
 	char now[24];
 	util_now(now);
-	collect cl = { .max = 256 };
-	write_enter(c);
-	if (core_st(c)->ops->expired(core_st(c), now, 256, collect_visit, &cl) == STORE_OK) {
-		for (size_t i = 0; i < cl.n; i++) {
-			res *r = NULL;
-			/* an earlier deletion in this batch may have removed it */
-			if (core_st(c)->ops->get(core_st(c), cl.v[i]->ri, &r) != STORE_OK)
-				continue;
-			void *mark = NULL;
-			if (core_begin(c, &mark) == STORE_OK) {
-				if (core_delete_tree(c, r, NULL, true) == 0 && core_commit(c, mark) == STORE_OK)
-					log_debug("expired %s", r->path);
-				else
-					core_rollback(c, mark);
-			}
-			res_free(&r);
+	if (core_st(c)->ops->expired(core_st(c), now, 256, collect_visit, cl) != STORE_OK)
+		return;
+	for (size_t i = 0; i < cl->n; i++) {
+		res *r = NULL;
+		/* an earlier deletion in this batch may have removed it */
+		if (core_st(c)->ops->get(core_st(c), cl->v[i]->ri, &r) != STORE_OK)
+			continue;
+		void *mark = NULL;
+		if (core_begin(c, &mark) == STORE_OK) {
+			if (core_delete_tree(c, r, NULL, true) == 0 && core_commit(c, mark) == STORE_OK)
+				log_debug("expired %s", r->path);
+			else
+				core_rollback(c, mark);
 		}
+		res_free(&r);
 	}
-	write_leave(c);
+}
+
+static void reap_once(cse *c)
+{
+	collect cl = { .max = 256 };
+	core_write(c, reap_batch, &cl);
 	collect_free(&cl);
 }
 
@@ -1772,8 +1845,7 @@ int cse_open(cse **out, const cse_config *cfg)
 	snprintf(c->csi, sizeof(c->csi), "/%s", cfg->cse_id);
 	snprintf(c->cb_ri, sizeof(c->cb_ri), "%s", cfg->cse_id);
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->sync_mx, NULL);
-	pthread_cond_init(&c->sync_cv, NULL);
+	pthread_mutex_init(&c->q_mx, NULL);
 	pthread_mutex_init(&c->reaper_mx, NULL);
 	pthread_cond_init(&c->reaper_cv, NULL);
 	pthread_mutex_init(&c->readers_mx, NULL);
@@ -1794,9 +1866,6 @@ int cse_open(cse **out, const cse_config *cfg)
 		goto fail;
 	if (mgmt_start(c) != 0)
 		goto fail;
-	if (pthread_create(&c->flusher, NULL, flusher_main, c) != 0)
-		goto fail;
-	c->flusher_started = true;
 	if (pthread_create(&c->reaper, NULL, reaper_main, c) != 0)
 		goto fail;
 	c->reaper_started = true;
@@ -1826,13 +1895,6 @@ void cse_close(cse **cp)
 	if (c->reaper_started)
 		pthread_join(c->reaper, NULL);
 	notifier_stop(&c->nt);
-	if (c->flusher_started) {
-		pthread_mutex_lock(&c->sync_mx);
-		c->stopping_sync = true;
-		pthread_cond_broadcast(&c->sync_cv);
-		pthread_mutex_unlock(&c->sync_mx);
-		pthread_join(c->flusher, NULL);
-	}
 	pthread_mutex_lock(&c->lock);
 	batch_commit(c); /* nothing should be open by now; never lose a batch */
 	if (c->st)
@@ -1848,8 +1910,7 @@ void cse_close(cse **cp)
 		pthread_key_delete(c->rkey);
 	}
 	pthread_mutex_destroy(&c->readers_mx);
-	pthread_cond_destroy(&c->sync_cv);
-	pthread_mutex_destroy(&c->sync_mx);
+	pthread_mutex_destroy(&c->q_mx);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->reaper_mx);
 	pthread_cond_destroy(&c->reaper_cv);

@@ -53,7 +53,22 @@ typedef struct m2m_request {
 	m2m_fmt fmt;     /* serialization the response should use */
 	bool fr_authenticated; /* fr was bound to a credential (TLS); default false */
 	bool raw_ok;     /* the binding sends JSON and accepts m2m_response.raw_pc */
+	/* Set only by the CSE's own modules on the requests they make (never
+	   by a binding, never copied): which internal write this is, for their
+	   hooks. A request may run on another thread than the one that made
+	   it, so this cannot live in a thread-local. */
+	const struct m2m_internal *internal;
 } m2m_request;
+
+typedef struct m2m_internal {
+	int kind;        /* M2M_INTERNAL_* */
+	const char *arg; /* the kind's argument */
+} m2m_internal;
+
+enum {
+	M2M_INTERNAL_ATTEST = 1, /* attestation writes the node's trust labels */
+	M2M_INTERNAL_MGMT_END,   /* the CSE ends operation arg on a mgmtObj */
+};
 
 typedef struct m2m_response {
 	int rsc;         /* rsc_t; 0 until set */

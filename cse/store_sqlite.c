@@ -1258,6 +1258,7 @@ static int setup(sq_store *q, const char *path)
 	    journal_wal(q, path) < 0 ||
 	    exec_sql(q, "PRAGMA synchronous=NORMAL") < 0 ||
 	    exec_sql(q, "PRAGMA foreign_keys=ON") < 0 ||
+	    exec_sql(q, "PRAGMA temp_store=MEMORY") < 0 ||
 	    user_version(q, &v) < 0)
 		return -1;
 	if (v > SCHEMA_VERSION) {

@@ -2,10 +2,15 @@
  * util.c - time stamps and identifiers.
  *
  * Time stamps are kept in one sortable form, "YYYYMMDDThhmmss,ffffff" (UTC),
- * so that the store can compare them as text.
+ * so that the store can compare them as text. Generated resource
+ * identifiers and names are time-ordered for the same reason: a new
+ * resource's keys then go to the end of the store's indexes (one page
+ * written for a whole batch of creates) instead of to random pages.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +18,7 @@
 #include <sys/time.h>
 
 #include "filter.h"
+
 #include "util.h"
 
 static int64_t now_ms(void)
@@ -167,6 +173,19 @@ void util_random_id(const char *prefix, unsigned ndigits, char *out, size_t outl
 	for (unsigned i = 0; i < ndigits; i++)
 		out[plen + i] = (char)('0' + rnd[i] % 10);
 	out[plen + ndigits] = '\0';
+}
+
+void util_ordered_id(const char *prefix, char *out, size_t outlen)
+{
+	static _Atomic uint64_t last;
+	int64_t ms = now_ms() - INT64_C(1577836800000); /* 2020-01-01T00:00:00Z */
+	uint64_t now = ms > 0 ? (uint64_t)ms * 1000u : 0, prev = atomic_load(&last), next;
+	do
+		next = now > prev ? now : prev + 1;
+	while (!atomic_compare_exchange_weak(&last, &prev, next));
+	int n = snprintf(out, outlen, "%s%0*llu", prefix, UTIL_ORDERED_DIGITS, (unsigned long long)next);
+	if (n < 0 || (size_t)n >= outlen)
+		out[0] = '\0';
 }
 
 bool util_valid_name(const char *s, size_t max)

@@ -28,6 +28,12 @@ int util_absrel(const char *in, char out[24]);
 /* Random identifier: prefix followed by `digits` decimal digits. */
 void util_random_id(const char *prefix, unsigned digits, char *out, size_t outlen);
 
+/* Time-ordered identifier: prefix followed by UTIL_ORDERED_DIGITS decimal
+   digits, the milliseconds since 2020 times 1000 plus a counter, strictly
+   increasing within the process (also across threads). */
+#define UTIL_ORDERED_DIGITS 16
+void util_ordered_id(const char *prefix, char *out, size_t outlen);
+
 /* True if s is a valid resource name / id token: unreserved chars only,
  * first char alphanumeric, length 1..max. */
 bool util_valid_name(const char *s, size_t max);

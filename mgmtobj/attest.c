@@ -65,8 +65,13 @@ struct attest {
 	unsigned long seq;
 };
 
-/* Set while this thread writes the result of an attestation. */
-static __thread bool tls_writing;
+/* The request that writes the result of an attestation carries this. */
+static const m2m_internal attest_write = { M2M_INTERNAL_ATTEST, NULL };
+
+static bool is_attest_write(const op_ctx *x)
+{
+	return x->req->internal == &attest_write;
+}
 
 static int64_t mono_ms(void)
 {
@@ -114,7 +119,8 @@ int attest_guard_labels(op_ctx *x)
 	json_t *v;
 	if (!in || (!json_is_array(in) && !(json_is_null(in) && x->changed)))
 		return 0; /* no labels written (a bad type is refused by the engine) */
-	if (!tls_writing)
+	bool ours = is_attest_write(x);
+	if (!ours)
 		json_array_foreach(in, i, v)
 			if (is_trust_label(json_string_value(v)))
 				return m2m_error(x->rsp, RSC_OPERATION_NOT_ALLOWED,
@@ -125,10 +131,10 @@ int attest_guard_labels(op_ctx *x)
 	/* An Update: trust labels from the CSE's write, the others from the
 	   stored resource, or the reverse for anybody else. */
 	json_t *stored = json_object_get(x->target->a, "lbl"), *out = json_array();
-	json_array_foreach(tls_writing ? stored : in, i, v)
+	json_array_foreach(ours ? stored : in, i, v)
 		if (!is_trust_label(json_string_value(v)))
 			json_array_append(out, v);
-	json_array_foreach(tls_writing ? in : stored, i, v)
+	json_array_foreach(ours ? in : stored, i, v)
 		if (is_trust_label(json_string_value(v)))
 			json_array_append(out, v);
 	if (json_array_size(out) == 0) {
@@ -169,7 +175,7 @@ static void str_drop(void *arg)
 
 void attest_touch(op_ctx *x, const char *node_ri)
 {
-	if (tls_writing || !node_ri || strlen(node_ri) >= ATTEST_RI_MAX || !mgmt_attest(x->c))
+	if (is_attest_write(x) || !node_ri || strlen(node_ri) >= ATTEST_RI_MAX || !mgmt_attest(x->c))
 		return;
 	notify_after_commit(x->c, touch_run, m2m_strdup(node_ri), str_drop);
 }
@@ -268,9 +274,8 @@ static void record(attest *a, const char *ri, attest_trust t, const char *reason
 	req.rqi = m2m_strdup(rqi);
 	req.rvi = m2m_strdup("4");
 	req.pc = json_pack("{s:{s:o}}", "m2m:nod", "lbl", lbl);
-	tls_writing = true;
+	req.internal = &attest_write;
 	cse_handle(c, &req, &rsp);
-	tls_writing = false;
 	if (rsp.rsc != RSC_UPDATED && rsp.rsc != RSC_NOT_FOUND) {
 		const char *why = json_string_value(json_object_get(rsp.pc, "m2m:dbg"));
 		log_warn("attestation of node %s: the result could not be written: %d %s", ri, rsp.rsc, why ? why : "");

@@ -70,9 +70,13 @@ struct mgmt {
 	upd *up;                 /* verified updates (update.c), or NULL */
 };
 
-/* The acn mgmt_report() is ending on this thread (its Update may write the
-   status); NULL otherwise. */
-static __thread const char *tls_ending;
+/* The acn a request of mgmt_report() ends (its Update may write the
+   status); NULL for any other request. */
+static const char *ending(const op_ctx *x)
+{
+	const m2m_internal *in = x->req->internal;
+	return in && in->kind == M2M_INTERNAL_MGMT_END ? in->arg : NULL;
+}
 
 static int64_t mono_ms(void)
 {
@@ -267,8 +271,8 @@ static int op_begin(op_ctx *x, const mgmt_trigger *tr)
 static int end_by_cse(op_ctx *x, const json_t *op)
 {
 	const char *acn = json_string_value(json_object_get(op, "acn"));
-	if (!acn || strcmp(acn, tls_ending) != 0)
-		return m2m_error(x->rsp, RSC_BAD_REQUEST, "operation %s is not in process on %s", tls_ending,
+	if (!acn || strcmp(acn, ending(x)) != 0)
+		return m2m_error(x->rsp, RSC_BAD_REQUEST, "operation %s is not in process on %s", ending(x),
 		                 x->target->path);
 	notify_after_commit(x->c, ended_run, m2m_strdup(acn), str_drop);
 	json_object_del(x->nr->a, MGMT_HA_OP);
@@ -305,8 +309,8 @@ int mgmt_on_update(op_ctx *x)
 	int grc = attest_guard_labels(x);
 	if (grc)
 		return grc;
-	if (tls_ending && strncmp(tls_ending, x->target->ri, strlen(x->target->ri)) == 0 &&
-	    tls_ending[strlen(x->target->ri)] == '/')
+	const char *end = ending(x);
+	if (end && strncmp(end, x->target->ri, strlen(x->target->ri)) == 0 && end[strlen(x->target->ri)] == '/')
 		return end_by_cse(x, op);
 	if (!x->t->triggers)
 		return 0; /* no operations on this specialization */
@@ -392,9 +396,9 @@ int mgmt_report(cse *c, const char *acn, bool ok, const char *code, const char *
 	req.rqi = m2m_strdup(rqi);
 	req.rvi = m2m_strdup("4");
 	req.pc = json_pack("{s:o}", t->root, in);
-	tls_ending = acn;
+	m2m_internal end = { M2M_INTERNAL_MGMT_END, acn };
+	req.internal = &end;
 	cse_handle(c, &req, &rsp);
-	tls_ending = NULL;
 	int rc = rsp.rsc == RSC_UPDATED ? 0 : rsp.rsc;
 	const char *why = json_string_value(json_object_get(rsp.pc, "m2m:dbg"));
 	if (rc == RSC_NOT_FOUND) /* deleted meanwhile, with its node perhaps */
