@@ -1,5 +1,5 @@
 # Benchmarks: make bench (see bench/run.sh and bench/RESULTS.md).
-BENCH_BIN := $(B)/bench/limit-server $(B)/bench/hload $(B)/bench/mkstore $(B)/bench/fanout
+BENCH_BIN := $(B)/bench/limit-server $(B)/bench/hload $(B)/bench/mkstore $(B)/bench/fanout $(B)/bench/storecap
 
 $(B)/bench/limit-server: bench/limit_server.c
 	@mkdir -p $(dir $@)
@@ -10,6 +10,10 @@ $(B)/bench/hload: bench/hload.c
 	$(CC) $(CFLAGS) -o $@ $<
 
 $(B)/bench/mkstore: bench/mkstore.c $(B)/libhearth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bench/storecap: bench/storecap.c $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
