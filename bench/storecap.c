@@ -60,7 +60,7 @@ static int one_create(store *s, const res *proto, const char *cnt_path)
 		json_object_set_new(cnt->a, "cbs", json_integer(json_integer_value(json_object_get(cnt->a, "cbs")) + cs));
 		json_object_set_new(cnt->a, "st", json_integer(st));
 		json_object_set_new(cnt->a, "lt", json_string(now));
-		rc = s->ops->update(s, cnt);
+		rc = s->ops->update_body(s, cnt);
 	}
 	res_free(&r);
 	res_free(&cnt);

@@ -67,7 +67,8 @@ struct op_ctx {
 	res *nr;            /* Create: the new resource; Update: merged copy */
 	json_t *in;         /* request attribute object (inner of pc) */
 	char rel[16];       /* release the request is served by: "2a","3","4" */
-	bool parent_changed;/* on_created changed x->target: store it */
+	bool parent_changed;/* on_created changed counters of x->target (st and
+	                       unindexed attributes only): store its body */
 	json_t *changed;    /* Update: attributes that changed (for nct=2) */
 };
 

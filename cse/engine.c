@@ -1075,7 +1075,7 @@ static int op_create(op_ctx *x, target *tg)
 	}
 	if (x->t->on_created && (rc = x->t->on_created(x)) != 0)
 		goto fail;
-	if (x->parent_changed && core_store_update(c, parent) != 0) {
+	if (x->parent_changed && core_st(c)->ops->update_body(core_st(c), parent) != STORE_OK) {
 		rc = m2m_error(rsp, RSC_INTERNAL_SERVER_ERROR, "store failure");
 		goto fail;
 	}

@@ -83,7 +83,7 @@ static int cin_delete(cse *c, const res *r, const char *fr)
 	json_int_t cs = json_integer_value(json_object_get(r->a, "cs"));
 	json_object_set_new(p->a, "cni", json_integer(cni > 0 ? cni - 1 : 0));
 	json_object_set_new(p->a, "cbs", json_integer(cbs - cs > 0 ? cbs - cs : 0));
-	int rc = core_store_update(c, p);
+	int rc = core_st(c)->ops->update_body(core_st(c), p) == STORE_OK ? 0 : -1;
 	res_free(&p);
 	return rc;
 }

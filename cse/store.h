@@ -68,6 +68,11 @@ typedef struct store_ops {
 	int (*insert)(store *s, res *r);
 	/* Replace the stored attributes of r->ri (ri, pi, path, ty never change). */
 	int (*update)(store *s, const res *r);
+	/* The same when only lt, st and unindexed attributes changed (ct, et,
+	   cs, cnf and lbl are as stored): a container's counters after a
+	   create or delete of an instance. Cheaper: one statement, no index
+	   or label rewritten. */
+	int (*update_body)(store *s, const res *r);
 	/* Delete one resource row (not its descendants). */
 	int (*remove)(store *s, const char *ri);
 

@@ -75,7 +75,7 @@ enum stmt_id {
 	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_REQ_SAVEPOINT, S_REQ_RELEASE, S_REQ_ROLLBACK_TO,
 	S_GET, S_GET_PATH, S_SEQ_OF,
-	S_INSERT, S_UPDATE, S_DELETE,
+	S_INSERT, S_UPDATE, S_UPDATE_BODY, S_DELETE,
 	S_LBL_INSERT, S_LBL_DELETE,
 	S_CHILDREN_ASC, S_CHILDREN_DESC, S_CHILDREN_TY_ASC, S_CHILDREN_TY_DESC,
 	S_SUBTREE, S_EXPIRED,
@@ -101,6 +101,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[S_UPDATE] = "UPDATE res SET ct = ?2, lt = ?3, et = ?4, st = ?5, cs = ?6, cty = ?7,"
 	             " body = ?8 WHERE seq = ?1",
+	[S_UPDATE_BODY] = "UPDATE res SET lt = ?2, st = ?3, body = ?4 WHERE ri = ?1",
 	[S_DELETE] = "DELETE FROM res WHERE ri = ?1",
 	[S_LBL_INSERT] = "INSERT OR IGNORE INTO lbl (seq, lbl) VALUES (?1, ?2)",
 	[S_LBL_DELETE] = "DELETE FROM lbl WHERE seq = ?1",
@@ -625,6 +626,42 @@ static int op_update(store *s, const res *r)
 	}
 	if (result == STORE_OK)
 		result = write_labels(q, seq, r->a);
+	free(c.body);
+	return write_end(q, result);
+}
+
+static int op_update_body(store *s, const res *r)
+{
+	sq_store *q = sq(s);
+	sqlite3_stmt *stmt = q->st[S_UPDATE_BODY];
+	cols c;
+	int rc, result = STORE_OK;
+
+	if (!r || !r->ri || !json_is_object(r->a)) {
+		log_error("store: update of an incomplete resource");
+		return STORE_ERROR;
+	}
+	if (cols_from(r->a, &c) < 0) {
+		log_error("store: cannot serialise %s", r->ri);
+		free(c.body);
+		return STORE_ERROR;
+	}
+	if (write_begin(q) != STORE_OK) {
+		free(c.body);
+		return STORE_ERROR;
+	}
+	int brc = sqlite3_bind_text(stmt, 1, r->ri, -1, SQLITE_STATIC);
+	brc |= sqlite3_bind_text(stmt, 2, c.ltp, -1, SQLITE_STATIC);
+	brc |= c.has_st ? sqlite3_bind_int64(stmt, 3, c.st) : sqlite3_bind_null(stmt, 3);
+	brc |= sqlite3_bind_text(stmt, 4, c.body, -1, SQLITE_STATIC);
+	rc = brc != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(stmt);
+	if (rc != SQLITE_DONE) {
+		log_db(q, "update", rc);
+		result = STORE_ERROR;
+	} else if (sqlite3_changes(q->db) != 1) {
+		result = STORE_NOTFOUND;
+	}
+	done(stmt);
 	free(c.body);
 	return write_end(q, result);
 }
@@ -1183,6 +1220,7 @@ static const store_ops sqlite_ops = {
 	.get_path = op_get_path,
 	.insert = op_insert,
 	.update = op_update,
+	.update_body = op_update_body,
 	.remove = op_remove,
 	.children = op_children,
 	.subtree = op_subtree,

@@ -243,6 +243,37 @@ static void test_update(void **state)
 	res_free(&r);
 }
 
+/* update_body: the body and st change, the labels and et stay as stored. */
+static void test_update_body(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	collect c;
+	res *r = mk(3, "cnt1", "cb", "cse-in/cnt1", "{\"lbl\":[\"keep\"],\"et\":\"20300101T000000\",\"st\":0,\"cni\":0}");
+	res *got = NULL;
+
+	assert_int_equal(s->ops->insert(s, r), STORE_OK);
+	json_object_set_new(r->a, "cni", json_integer(3));
+	json_object_set_new(r->a, "st", json_integer(3));
+	assert_int_equal(s->ops->update_body(s, r), STORE_OK);
+
+	assert_int_equal(s->ops->get(s, "cnt1", &got), STORE_OK);
+	assert_true(json_equal(got->a, r->a));
+	res_free(&got);
+	assert_int_equal(discover_json(s, "cse-in", "{\"stb\":3}", &c), STORE_OK);
+	assert_string_equal(c.buf, "cnt1");
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":[\"keep\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "cnt1");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(s->ops->expired(s, "20310101T000000", -1, collect_ri, &c), STORE_OK);
+	assert_string_equal(c.buf, "cnt1");
+
+	res *ghost = mk(3, "ghost", "cb", "cse-in/ghost", "{}");
+	assert_int_equal(s->ops->update_body(s, ghost), STORE_NOTFOUND);
+	res_free(&ghost);
+	res_free(&r);
+}
+
 static void test_remove(void **state)
 {
 	fixture *fx = *state;
@@ -748,6 +779,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_insert_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_children, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subtree, setup, teardown),
