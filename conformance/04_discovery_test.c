@@ -167,6 +167,8 @@ static void test_filters(void **state)
 		{"fu=1&ty=4&cty=application/json", 4},
 		{"fu=1&ty=4&cty=text/plain", 6},
 		{hfmt("fu=1&rn=%s", T.c1), 1},              /* atr condition */
+		{hfmt("fu=1&ty=3&_o=%s", T.ae), 0},         /* hidden (the creator): never matched */
+		{"fu=1&ty=3&_o=*", 0},
 		{"fu=1&ty=4&rn=a3", 1},
 		{hfmt("fu=1&ty=4&exb=%s", T.et2d), 6},
 		{hfmt("fu=1&ty=4&exa=%s", T.et2d), 4},

@@ -480,7 +480,12 @@ static bool value_matches(const json_t *at, const json_t *val)
 
 static bool atr_entry_matches(const json_t *e, const json_t *a)
 {
-	const json_t *at = json_object_get(a, json_string_value(json_object_get(e, "nm")));
+	const char *nm = json_string_value(json_object_get(e, "nm"));
+	/* hidden attributes ('_' first) are not part of any representation:
+	   matching them would let a filter probe what only the CSE may see */
+	if (!nm || nm[0] == '_')
+		return false;
+	const json_t *at = json_object_get(a, nm);
 
 	return at && value_matches(at, json_object_get(e, "val"));
 }

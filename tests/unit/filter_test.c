@@ -308,7 +308,7 @@ static const char cin_attrs[] =
 	"\"et\":\"20250301T000000\",\"st\":3,\"cs\":10,\"cnf\":\"text/plain:0\","
 	"\"lbl\":[\"key:v\",\"room1\"],\"con\":\"hello world\",\"mni\":42,\"ratio\":0.5,"
 	"\"rr\":true,\"poa\":[\"http://a:1/x\",\"mqtt://b\"],\"nums\":[1,2,3],"
-	"\"obj\":{\"k\":1}}";
+	"\"obj\":{\"k\":1},\"_o\":\"Csecret\"}";
 
 static void test_match(void **state)
 {
@@ -372,6 +372,10 @@ static void test_match(void **state)
 		{ "{\"atr\":[{\"nm\":\"con\",\"val\":\"hello*world\"}]}", true },
 		{ "{\"atr\":[{\"nm\":\"con\",\"val\":\"hello\"}]}", false },
 		{ "{\"atr\":[{\"nm\":\"missing\",\"val\":\"*\"}]}", false },
+		/* atr: hidden attributes are never matched */
+		{ "{\"atr\":[{\"nm\":\"_o\",\"val\":\"Csecret\"}]}", false },
+		{ "{\"atr\":[{\"nm\":\"_o\",\"val\":\"*\"}]}", false },
+		{ "{\"fo\":2,\"ty\":2,\"atr\":[{\"nm\":\"_o\",\"val\":\"*\"}]}", false },
 		/* atr: numbers and booleans by value, also from strings */
 		{ "{\"atr\":[{\"nm\":\"mni\",\"val\":42}]}", true },
 		{ "{\"atr\":[{\"nm\":\"mni\",\"val\":42.0}]}", true },
