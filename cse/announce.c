@@ -5,7 +5,7 @@
  * taken out of at.
  *
  * Reconciliation, not replay: the engine only says "resource ri changed"
- * (announce_touch, under the writers' lock); the events are handed to the
+ * (announce_touch, inside a write batch); the events are handed to the
  * worker when the batch commits, and the worker compares what the
  * resource is now with the copies it knows (hidden attribute _an: target
  * CSE-ID -> SP-relative address of the copy) and sends what is missing:

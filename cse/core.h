@@ -85,12 +85,12 @@ void core_rollback(cse *c, void *mark);
    (routing, the registrar link); core_st() returns it until the end. Not
    from inside a request. */
 store *core_reader_begin(cse *c);
-/* The writers' section for work outside a request (see engine.c). */
-/* Run fn(c, arg) as one write of a batch (it uses core_begin() and
-   core_commit() for its changes) and return once the batch is durable;
-   false when the batch could not be committed or made durable. */
-bool core_write(cse *c, void (*fn)(cse *c, void *arg), void *arg);
 void core_reader_end(cse *c, store *rd);
+/* A write outside a request (see engine.c): run fn(c, arg) in a batch,
+   under c->lock (it uses core_begin() and core_commit() for its changes),
+   and return once the batch is durable; false when the batch could not be
+   committed or made durable. Not from inside a write. */
+bool core_write(cse *c, void (*fn)(cse *c, void *arg), void *arg);
 /* The store handle of the calling thread's current request. */
 store *core_st(cse *c);
 int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent);

@@ -1654,7 +1654,7 @@ int core_internal_request(cse *c, const m2m_request *req, m2m_response *rsp)
 	return rsp->rsc;
 }
 
-/* Requests that may change the store go through the writers' section. */
+/* Requests that may change the store run in a write batch. */
 static bool is_write(const m2m_request *req)
 {
 	return req->op != M2M_OP_RETRIEVE && req->op != M2M_OP_NOTIFY;
