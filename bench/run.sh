@@ -151,4 +151,21 @@ stop_cse
 	echo
 	echo "8. Memory: MN-CSE idle RSS after start $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB; RSS with $MEM_N stored instances after 2 s of retrieves $((loaded / 1024)).$(((loaded % 1024) * 10 / 1024)) MiB."
 } >> "$OUT"
+# 2b: the store's own ceiling for durable creates, and SQLite's floor
+# (bench/storecap.c): no HTTP, one thread, batches of B creates per sync.
+cp "$D/small.db" "$D/run.db"; rm -f "$D/run.db-wal" "$D/run.db-shm"
+"$B/bench/storecap" "$D/run.db" "$SECS" 1 16 64 > "$D/cap.out"
+"$B/bench/storecap" --floor "$D/floor.db" "$SECS" 1 16 64 > "$D/floor.out"
+rm -f "$D/floor.db" "$D/floor.db-wal" "$D/floor.db-shm"
+{
+	echo
+	echo "2b. Durable creates without HTTP (\`storecap\`, one thread, B creates per transaction and sync, on this disk): hearth's store alone (its schema and the work of one create: read the container, insert the instance, rewrite the container's counters), and SQLite's floor (\`--floor\`: a row of ~200 bytes in a table indexed by ri, path and (parent, seq), and a counter rewritten)."
+	echo
+	echo "| B | store creates/s | µs per create | SQLite floor creates/s | µs per create |"
+	echo "|---|---|---|---|---|"
+	paste -d '\n' "$D/cap.out" "$D/floor.out" | while read -r c1 && read -r f1; do
+		printf '| %s | %s | %s | %s | %s |\n' "$(field "$c1" batch)" "$(field "$c1" creates_per_s)" "$(field "$c1" us_per_create)" \
+			"$(field "$f1" creates_per_s)" "$(field "$f1" us_per_create)"
+	done
+} >> "$OUT"
 cat "$OUT"
