@@ -583,6 +583,26 @@ static int seq_of(sq_store *q, const char *ri, sqlite3_int64 *seq)
 	return result;
 }
 
+/* Common start of an update: r complete, its columns and body made, the
+   unit of change begun. On failure nothing is left to free. */
+static int update_begin(sq_store *q, const res *r, cols *c)
+{
+	if (!r || !r->ri || !json_is_object(r->a)) {
+		log_error("store: update of an incomplete resource");
+		return STORE_ERROR;
+	}
+	if (cols_from(r->a, c) < 0) {
+		log_error("store: cannot serialise %s", r->ri);
+		free(c->body);
+		return STORE_ERROR;
+	}
+	if (write_begin(q) != STORE_OK) {
+		free(c->body);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
 static int op_update(store *s, const res *r)
 {
 	sq_store *q = sq(s);
@@ -592,19 +612,8 @@ static int op_update(store *s, const res *r)
 	cols c;
 	int rc, result;
 
-	if (!r || !r->ri || !json_is_object(r->a)) {
-		log_error("store: update of an incomplete resource");
+	if (update_begin(q, r, &c) != STORE_OK)
 		return STORE_ERROR;
-	}
-	if (cols_from(r->a, &c) < 0) {
-		log_error("store: cannot serialise %s", r->ri);
-		free(c.body);
-		return STORE_ERROR;
-	}
-	if (write_begin(q) != STORE_OK) {
-		free(c.body);
-		return STORE_ERROR;
-	}
 	result = seq_of(q, r->ri, &seq);
 	if (result == STORE_OK) {
 		sqlite3_bind_int64(stmt, 1, seq);
@@ -637,19 +646,8 @@ static int op_update_body(store *s, const res *r)
 	cols c;
 	int rc, result = STORE_OK;
 
-	if (!r || !r->ri || !json_is_object(r->a)) {
-		log_error("store: update of an incomplete resource");
+	if (update_begin(q, r, &c) != STORE_OK)
 		return STORE_ERROR;
-	}
-	if (cols_from(r->a, &c) < 0) {
-		log_error("store: cannot serialise %s", r->ri);
-		free(c.body);
-		return STORE_ERROR;
-	}
-	if (write_begin(q) != STORE_OK) {
-		free(c.body);
-		return STORE_ERROR;
-	}
 	int brc = sqlite3_bind_text(stmt, 1, r->ri, -1, SQLITE_STATIC);
 	brc |= sqlite3_bind_text(stmt, 2, c.ltp, -1, SQLITE_STATIC);
 	brc |= c.has_st ? sqlite3_bind_int64(stmt, 3, c.st) : sqlite3_bind_null(stmt, 3);
