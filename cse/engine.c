@@ -397,7 +397,6 @@ void core_reader_end(cse *c, store *rd)
 	}
 }
 
-
 int core_store_update(cse *c, res *r)
 {
 	return core_st(c)->ops->update(core_st(c), r) == STORE_OK ? 0 : -1;

@@ -18,7 +18,6 @@
 #include <sys/time.h>
 
 #include "filter.h"
-
 #include "util.h"
 
 static int64_t now_ms(void)
