@@ -18,6 +18,7 @@
 #include "conformance/lib/harness.h"
 #include "conformance/lib/pki.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -901,6 +902,30 @@ static void test_image_checked(void **state)
 	char cmd[PATH_MAX + 64];
 	snprintf(cmd, sizeof(cmd), "ls %s/coord/images/*.bin >/dev/null 2>&1", pki_dir());
 	EXPECT_TRUE(system(cmd) == 0, NULL);
+
+	harness_case("a plan removes cached images no current manifest describes, and stale partial downloads");
+	char stale[PATH_MAX], part[PATH_MAX], fresh[PATH_MAX];
+	snprintf(stale, sizeof(stale), "%s/coord/images/%064d.bin", pki_dir(), 0);
+	snprintf(part, sizeof(part), "%s/coord/images/.part-old123", pki_dir());
+	snprintf(fresh, sizeof(fresh), "%s/coord/images/.part-new123", pki_dir());
+	const char *made[] = { stale, part, fresh };
+	for (size_t i = 0; i < 3; i++) {
+		FILE *w = fopen(made[i], "w");
+		assert_non_null(w);
+		fputs("old", w);
+		fclose(w);
+	}
+	struct timespec two_hours_ago[2] = { { time(NULL) - 7200, 0 }, { time(NULL) - 7200, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, part, two_hours_ago, 0), 0);
+	json_t *planned = NULL;
+	assert_int_equal(coordinator("plan", &planned), 0);
+	json_decref(planned);
+	struct stat st;
+	EXPECT_TRUE(stat(stale, &st) != 0, NULL);
+	EXPECT_TRUE(stat(part, &st) != 0, NULL);
+	EXPECT_TRUE(stat(fresh, &st) == 0, NULL);
+	EXPECT_TRUE(system(cmd) == 0, NULL); /* the current images stay */
+	unlink(fresh);
 
 	harness_case("an image that no longer matches its manifest: the plan refuses it, nothing is launched");
 	char img[PATH_MAX];

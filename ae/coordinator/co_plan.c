@@ -17,9 +17,11 @@
 #include "ae/coordinator/coord.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,12 +112,20 @@ static json_t *vendor_get_json(m2m_client *c, const char *path, char *err, size_
  * the coordinator launches nothing whose image it has not seen intact.
  * A checked image is kept as <cache_dir>/<sha256>.bin (cache_dir "" :
  * a temporary file, removed). On failure the model loses its manifest. */
+/* What the coordinator retrieves of a manifest's image: the image, or
+   for an encrypted one its ciphertext (image.enc). */
+static const json_t *image_desc(const json_t *manifest)
+{
+	const json_t *img = json_object_get(manifest, "image");
+	const json_t *enc = json_object_get(img, "enc");
+	return json_is_object(enc) ? enc : img;
+}
+
 static void check_image(m2m_client *c, const char *path, const char *cache_dir, struct co_model *m)
 {
 	static const char *const hdr[] = { "Accept: application/octet-stream, application/jose", NULL };
-	const json_t *img = json_object_get(m->manifest, "image");
-	const json_t *enc = json_object_get(img, "enc");
-	const json_t *desc = json_is_object(enc) ? enc : img;
+	const json_t *enc = json_object_get(json_object_get(m->manifest, "image"), "enc");
+	const json_t *desc = image_desc(m->manifest);
 	const char *sha = json_string_value(json_object_get(desc, "sha256"));
 	json_int_t size = json_integer_value(json_object_get(desc, "size"));
 	char why[CO_ERR_MAX] = "", tmp[PATH_MAX], final[PATH_MAX];
@@ -277,6 +287,50 @@ out:
 	json_decref(catalog);
 	hs_keyset_free(&ks);
 	m2m_client_free(&c);
+}
+
+static bool image_kept(const char *stem, const struct co_vendor_data *vd, size_t n)
+{
+	for (size_t v = 0; v < n; v++)
+		for (size_t i = 0; i < vd[v].nmodels; i++) {
+			const char *sha = json_string_value(json_object_get(image_desc(vd[v].model[i].manifest), "sha256"));
+			if (sha && strcmp(sha, stem) == 0)
+				return true;
+		}
+	return false;
+}
+
+size_t co_images_prune(const char *cache_dir, const struct co_vendor_data *vd, size_t n)
+{
+	for (size_t v = 0; v < n; v++)
+		if (!vd[v].ok)
+			return 0;
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	snprintf(dir, sizeof(dir), "%s/images", cache_dir);
+	DIR *d = cache_dir[0] ? opendir(dir) : NULL;
+	if (!d)
+		return 0;
+	size_t removed = 0;
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name;
+		size_t len = strlen(name);
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		bool drop = false;
+		if (len > 4 && strcmp(name + len - 4, ".bin") == 0 && name[0] != '.') {
+			char stem[256];
+			snprintf(stem, sizeof(stem), "%.*s", (int)(len - 4), name);
+			drop = !image_kept(stem, vd, n);
+		} else if (strncmp(name, ".part-", 6) == 0) {
+			drop = lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < now - 3600;
+		}
+		if (drop && unlink(path) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 void co_vendor_data_free(struct co_vendor_data *vd)

@@ -163,6 +163,11 @@ struct co_vendor_data {
 void co_vendor_fetch(const struct co_vendor_cfg *vc, const char *const *models, size_t nmodels, time_t now,
                      const char *cache_dir, struct co_vendor_data *vd);
 void co_vendor_data_free(struct co_vendor_data *vd);
+/* Remove from cache_dir/images the images no verified manifest in vd[0..n)
+ * describes any more (a superseded release's) and partial downloads older
+ * than an hour; nothing when a vendor did not answer (its images may
+ * still be current). Returns the number of files removed. */
+size_t co_images_prune(const char *cache_dir, const struct co_vendor_data *vd, size_t n);
 
 /* Compare two versions: dot-separated fields, numeric fields numerically,
  * others byte-wise; a missing field is below a present one. <0, 0, >0. */

@@ -132,6 +132,8 @@ static int run(const struct co_config *cfg)
 					fprintf(stderr, "hearth-coordinator: vendor %s model %s: %s\n", cfg->vendor[v].name,
 					        vd[v].model[m].model, vd[v].model[m].refused);
 		}
+		if (cfg->state_dir[0])
+			co_images_prune(cfg->state_dir, vd, cfg->nvendors);
 	}
 	for (size_t i = 0; i < inv.n; i++) {
 		json_t *row;
