@@ -25,6 +25,7 @@
 #include "cse/cse.h"
 #include "cse/log.h"
 #include "cse/rsc.h"
+#include "tests/unit/unit_call.h"
 
 #define NTHREADS 8
 #define PER_THREAD 60
@@ -35,32 +36,7 @@ static char dir[] = "/tmp/hearth-batch-XXXXXX";
 
 static int call(int op, const char *to, int ty, const char *pc, json_t **out)
 {
-	m2m_request req;
-	m2m_response rsp;
-	static _Atomic unsigned n;
-	char rqi[32];
-	m2m_request_init(&req);
-	m2m_response_init(&rsp);
-	req.op = op;
-	req.to = m2m_strdup(to);
-	req.fr = m2m_strdup("Cbatch");
-	snprintf(rqi, sizeof(rqi), "b%u", ++n);
-	req.rqi = m2m_strdup(rqi);
-	req.rvi = m2m_strdup("4");
-	req.ty = ty;
-	if (pc) {
-		json_error_t e;
-		req.pc = json_loads(pc, 0, &e);
-	}
-	cse_handle(C, &req, &rsp);
-	int rsc = rsp.rsc;
-	if (out) {
-		*out = rsp.pc;
-		rsp.pc = NULL;
-	}
-	m2m_request_clear(&req);
-	m2m_response_clear(&rsp);
-	return rsc;
+	return unit_call(C, op, to, "Cbatch", ty, pc, out);
 }
 
 typedef struct worker {

@@ -28,42 +28,16 @@
 #include "cse/restype.h"
 #include "cse/rsc.h"
 #include "mgmtobj/adapter.h"
+#include "tests/unit/unit_call.h"
 
 #define TIMEOUT_S 2
 
 static cse_config cfg;
 static cse *C;
-static int rqn;
 
 static int call_on(cse *c, int op, const char *to, const char *fr, int ty, const char *pc, json_t **out)
 {
-	m2m_request req;
-	m2m_response rsp;
-	char rqi[32];
-	m2m_request_init(&req);
-	m2m_response_init(&rsp);
-	req.op = op;
-	req.to = m2m_strdup(to);
-	req.fr = m2m_strdup(fr);
-	snprintf(rqi, sizeof(rqi), "m%d", ++rqn);
-	req.rqi = m2m_strdup(rqi);
-	req.rvi = m2m_strdup("4");
-	req.ty = ty;
-	if (pc) {
-		json_error_t e;
-		req.pc = json_loads(pc, 0, &e);
-		if (!req.pc)
-			fail_msg("test JSON does not parse: %s (%s)", pc, e.text);
-	}
-	cse_handle(c, &req, &rsp);
-	int rsc = rsp.rsc;
-	if (out) {
-		*out = rsp.pc;
-		rsp.pc = NULL;
-	}
-	m2m_request_clear(&req);
-	m2m_response_clear(&rsp);
-	return rsc;
+	return unit_call(c, op, to, fr, ty, pc, out);
 }
 
 static int call(int op, const char *to, const char *fr, int ty, const char *pc, json_t **out)
