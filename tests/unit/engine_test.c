@@ -18,42 +18,15 @@
 #include "cse/cse.h"
 #include "cse/log.h"
 #include "cse/rsc.h"
+#include "tests/unit/unit_call.h"
 
 static cse_config cfg;
 static cse *C;
 
-static int rqn;
-
 /* One request; returns rsc, *out (if given) receives pc. */
 static int call(int op, const char *to, const char *fr, int ty, const char *pc, const char *rvi, json_t **out)
 {
-	m2m_request req;
-	m2m_response rsp;
-	char rqi[32];
-	m2m_request_init(&req);
-	m2m_response_init(&rsp);
-	req.op = op;
-	req.to = m2m_strdup(to);
-	req.fr = m2m_strdup(fr);
-	snprintf(rqi, sizeof(rqi), "t%d", ++rqn);
-	req.rqi = m2m_strdup(rqi);
-	req.rvi = m2m_strdup(rvi);
-	req.ty = ty;
-	if (pc) {
-		json_error_t e;
-		req.pc = json_loads(pc, 0, &e);
-		assert_non_null(req.pc);
-	}
-	cse_handle(C, &req, &rsp);
-	int rsc = rsp.rsc;
-	assert_string_equal(rsp.rqi, rqi);
-	if (out) {
-		*out = rsp.pc;
-		rsp.pc = NULL;
-	}
-	m2m_request_clear(&req);
-	m2m_response_clear(&rsp);
-	return rsc;
+	return unit_call_rvi(C, op, to, fr, ty, pc, rvi, out);
 }
 
 #define CREATE(to, fr, ty, pc) call(M2M_OP_CREATE, to, fr, ty, pc, "4", NULL)
