@@ -359,16 +359,37 @@ out:
 	return rc;
 }
 
+/* Create `body` (type ty) named `name` under this AE; when the name is
+   taken (4105), Update the resource there with `upd` instead. 0 with *r
+   the 2001 or 2004 answer. */
+static int create_or_update(m2m_client *cl, const struct cfg *c, const char *name, int ty, const json_t *body,
+                            const json_t *upd, m2m_result *r, char *err, size_t errlen)
+{
+	char parent[ADDR_MAX], path[ADDR_MAX], what[96];
+	ae_path(c, NULL, parent, sizeof(parent));
+	ae_path(c, name, path, sizeof(path));
+	snprintf(what, sizeof(what), "creating %s", name);
+	if (call(cl, c, M2M_OP_CREATE, parent, ty, body, NULL, ONE_DOC_ANSWER_MAX, r, what, err, errlen) != 0)
+		return -1;
+	if (r->rsc == 2001)
+		return 0;
+	if (r->rsc == 4105) {
+		m2m_result_clear(r);
+		snprintf(what, sizeof(what), "updating %s", name);
+		if (call(cl, c, M2M_OP_UPDATE, path, -1, upd, NULL, ONE_DOC_ANSWER_MAX, r, what, err, errlen) != 0)
+			return -1;
+		if (r->rsc == 2004)
+			return 0;
+	}
+	return fail(err, errlen, what, r);
+}
+
 /* Create (or bring back to the fixed layout) one ACP; its ri into ri. */
 static int acp_ensure(m2m_client *cl, const struct cfg *c, const char *name, int coord_ops, char *ri, size_t rilen,
                       char *err, size_t errlen)
 {
 	int rc = -1;
 	m2m_result r = { 0 };
-	char parent[ADDR_MAX], path[ADDR_MAX], what[96];
-	ae_path(c, NULL, parent, sizeof(parent));
-	ae_path(c, name, path, sizeof(path));
-	snprintf(what, sizeof(what), "creating %s", name);
 	json_t *pv = json_pack("{s:[{s:[s],s:i},{s:[s],s:i}]}", "acr", "acor", c->originator, "acop", ACOP_ALL, "acor",
 	                       c->coordinator, "acop", coord_ops);
 	json_t *pvs = json_pack("{s:[{s:[s],s:i}]}", "acr", "acor", c->originator, "acop", ACOP_ALL);
@@ -378,24 +399,12 @@ static int acp_ensure(m2m_client *cl, const struct cfg *c, const char *name, int
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (call(cl, c, M2M_OP_CREATE, parent, 1, body, NULL, ONE_DOC_ANSWER_MAX, &r, what, err, errlen) != 0)
+	/* there already: make its rules the layout's (the coordinator may have changed) */
+	if (create_or_update(cl, c, name, 1, body, upd, &r, err, errlen) != 0)
 		goto out;
-	if (r.rsc == 4105) { /* there: make its rules the layout's (the coordinator may have changed) */
-		m2m_result_clear(&r);
-		snprintf(what, sizeof(what), "updating %s", name);
-		if (call(cl, c, M2M_OP_UPDATE, path, -1, upd, NULL, ONE_DOC_ANSWER_MAX, &r, what, err, errlen) != 0)
-			goto out;
-		if (r.rsc != 2004) {
-			fail(err, errlen, what, &r);
-			goto out;
-		}
-	} else if (r.rsc != 2001) {
-		fail(err, errlen, what, &r);
-		goto out;
-	}
 	const char *id = json_string_value(json_object_get(json_object_get(r.body, "m2m:acp"), "ri"));
 	if (!id || strlen(id) >= rilen) {
-		snprintf(err, errlen, "%s: no ri in the answer", what);
+		snprintf(err, errlen, "%s: no ri in the answer", name);
 		goto out;
 	}
 	snprintf(ri, rilen, "%s", id);
@@ -413,42 +422,17 @@ out:
 static int cnt_ensure(m2m_client *cl, const struct cfg *c, const char *name, const char *lbl, const char *acp_ri,
                       int mni, char *err, size_t errlen)
 {
-	int rc = -1;
 	m2m_result r = { 0 };
-	char parent[ADDR_MAX], what[96];
-	ae_path(c, NULL, parent, sizeof(parent));
-	snprintf(what, sizeof(what), "creating container %s", name);
 	json_t *body = json_pack("{s:{s:s,s:[s],s:[s],s:i}}", "m2m:cnt", "rn", name, "lbl", lbl, "acpi", acp_ri, "mni", mni);
-	if (!body) {
+	/* there already: keep it, governed by the policy of today */
+	json_t *upd = json_pack("{s:{s:[s]}}", "m2m:cnt", "acpi", acp_ri);
+	int rc = -1;
+	if (!body || !upd)
 		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (call(cl, c, M2M_OP_CREATE, parent, 3, body, NULL, ONE_DOC_ANSWER_MAX, &r, what, err, errlen) != 0)
-		goto out;
-	if (r.rsc == 4105) { /* there: keep it, governed by the policy of today */
-		char path[ADDR_MAX];
-		ae_path(c, name, path, sizeof(path));
-		json_decref(body);
-		body = json_pack("{s:{s:[s]}}", "m2m:cnt", "acpi", acp_ri);
-		m2m_result_clear(&r);
-		snprintf(what, sizeof(what), "updating the acpi of container %s", name);
-		if (!body) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-		if (call(cl, c, M2M_OP_UPDATE, path, -1, body, NULL, ONE_DOC_ANSWER_MAX, &r, what, err, errlen) != 0)
-			goto out;
-		if (r.rsc != 2004) {
-			fail(err, errlen, what, &r);
-			goto out;
-		}
-	} else if (r.rsc != 2001) {
-		fail(err, errlen, what, &r);
-		goto out;
-	}
-	rc = 0;
-out:
+	else
+		rc = create_or_update(cl, c, name, 3, body, upd, &r, err, errlen);
 	json_decref(body);
+	json_decref(upd);
 	m2m_result_clear(&r);
 	return rc;
 }
