@@ -437,7 +437,8 @@ static int cnt_ensure(m2m_client *cl, const struct cfg *c, const char *name, con
 	return rc;
 }
 
-/* The policy in force: 0 and *p filled, 1 when there is none yet, -1. */
+/* The policy in force: 0 and *p filled; 1 when there is none yet, *p then
+   the default policy; -1. */
 static int policy_read(m2m_client *cl, const struct cfg *c, struct cs_policy *p, char *err, size_t errlen)
 {
 	int rc = -1;
@@ -448,7 +449,10 @@ static int policy_read(m2m_client *cl, const struct cfg *c, struct cs_policy *p,
 	         errlen) != 0)
 		goto out;
 	if (r.rsc == 4004) {
-		rc = 1;
+		if (cs_policy_default(p) == 0)
+			rc = 1;
+		else
+			snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (r.rsc != 2000) {
@@ -530,14 +534,13 @@ static int cmd_init(m2m_client *cl, const struct cfg *c, char *err, size_t errle
 		return -1;
 	struct cs_policy p = { 0 };
 	int got = policy_read(cl, c, &p, err, errlen);
-	if (got < 0)
+	if (got < 0) {
+		cs_policy_clear(&p);
 		return -1;
+	}
 	bool flags = c->critical >= 0 || c->other >= 0 || c->hours >= 0;
 	int rc = 0;
-	if (got == 1 && cs_policy_default(&p) != 0) {
-		snprintf(err, errlen, "out of memory");
-		rc = -1;
-	} else if (got == 1 || flags) {
+	if (got == 1 || flags) {
 		apply_flags(c, &p);
 		rc = policy_write(cl, c, &p, err, errlen);
 	} else
@@ -555,10 +558,6 @@ static int cmd_change(m2m_client *cl, const struct cfg *c, char *err, size_t err
 	int got = policy_read(cl, c, &p, err, errlen);
 	if (got < 0)
 		goto out;
-	if (got == 1 && cs_policy_default(&p) != 0) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
 	if (strcmp(c->cmd, "policy") == 0)
 		apply_flags(c, &p);
 	else {
@@ -613,10 +612,6 @@ static int cmd_requests(m2m_client *cl, const struct cfg *c, char *err, size_t e
 	int got = policy_read(cl, c, &p, err, errlen);
 	if (got < 0)
 		goto out;
-	if (got == 1 && cs_policy_default(&p) != 0) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
 	if (call(cl, c, M2M_OP_RETRIEVE, path, -1, NULL, "rcn=4&ty=4", LIST_ANSWER_MAX, &r, "reading the requests", err,
 	         errlen) != 0)
 		goto out;
