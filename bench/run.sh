@@ -22,10 +22,12 @@ H=http://127.0.0.1:$PORT_H
 L=http://127.0.0.1:$PORT_L
 LPID=""
 HPID=""
+CPID=""
 
 cleanup() {
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null
 	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
+	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
 	return 0
 }
 trap cleanup EXIT INT TERM
@@ -83,7 +85,22 @@ cp "$D/small.db" "$D/run.db"; rm -f "$D/run.db-wal" "$D/run.db-shm"
 start_cse "$D/run.db"
 for c in 1 16 64; do row "1. retrieve one contentInstance" "$c" -o Cbench -p /cse-in/bench/big/proto; done
 for c in 1 16 64; do row "1. retrieve latest (la)" "$c" -o Cbench -p /cse-in/bench/big/la; done
-for c in 1 16 64; do row "2. create contentInstance (durable)" "$c" -o Cbench -m POST -t 4 -b '{"m2m:cin":{"cnf":"text/plain:0","con":"v%u"}}' -p /cse-in/bench/big; done
+# 2 and 2c: each create row, then the same load against the durable ceiling
+# (the limit server with --durable, as many threads as hearth-cse), so that
+# the three figures of one connection count are taken within seconds.
+PORT_C=$((PORT_L + 2))
+DUR=""
+for c in 1 16 64; do
+	row "2. create contentInstance (durable)" "$c" -o Cbench -m POST -t 4 -b '{"m2m:cin":{"cnf":"text/plain:0","con":"v%u"}}' -p /cse-in/bench/big
+	"$B/bench/limit-server" "$PORT_C" 16 --durable "$D/ceiling.db" & CPID=$!
+	wait_port "$PORT_C"
+	cr=$("$B/bench/hload" -u "http://127.0.0.1:$PORT_C" -c "$c" -d "$SECS" -w 1 -o Cbench -m POST -t 4 -b '{"m2m:cin":{"cnf":"text/plain:0","con":"v%u"}}' -p /cse-in/bench/big)
+	kill "$CPID"; wait "$CPID" 2>/dev/null || true; CPID=""
+	DUR="$DUR$(printf '| %s | %s | %s | %s | %s / %s | %s | %s |' "$c" "$(field "$lr" rps)" "$(field "$cr" rps)" "$(field "$hr" rps)" \
+		"$(field "$cr" p50_ms)" "$(field "$cr" p99_ms)" "$(ratio "$(field "$cr" rps)" "$(field "$lr" rps)")" "$(ratio "$(field "$hr" rps)" "$(field "$cr" rps)")")
+"
+done
+rm -f "$D/ceiling.db" "$D/ceiling.db-wal" "$D/ceiling.db-shm"
 # 3: 10 AEs x 10 containers
 paths=""
 for a in 0 1 2 3 4 5 6 7 8 9; do
@@ -150,6 +167,14 @@ stop_cse
 {
 	echo
 	echo "8. Memory: MN-CSE idle RSS after start $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB; RSS with $MEM_N stored instances after 2 s of retrieves $((loaded / 1024)).$(((loaded % 1024) * 10 / 1024)) MiB."
+} >> "$OUT"
+{
+	echo
+	echo "2c. The durable ceiling: the limit server with \`--durable\` (16 threads, like hearth-cse) makes SQLite's floor write for a create (see 2b) durable before it answers each POST, with group commit: batches written while the previous one syncs, one fdatasync for every batch committed before it. It is what any CSE on this stack can reach when 2001 means on disk; it does nothing of oneM2M. Same create requests, run right after hearth's row of the same connection count."
+	echo
+	echo "| conns | limit req/s | ceiling req/s | hearth req/s | ceiling p50 / p99 ms | ceiling / limit | hearth / ceiling |"
+	echo "|---|---|---|---|---|---|---|"
+	printf '%s' "$DUR"
 } >> "$OUT"
 # 2b: the store's own ceiling for durable creates, and SQLite's floor
 # (bench/storecap.c): no HTTP, one thread, batches of B creates per sync.

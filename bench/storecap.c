@@ -25,14 +25,13 @@
  * Prints one JSON line per batch size: {"batch":B,"creates_per_s":N,
  * "syncs_per_s":N,"us_per_create":N}.
  */
-#include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/floor.h"
 #include "cse/log.h"
 #include "cse/store.h"
 #include "cse/util.h"
@@ -86,75 +85,24 @@ static void report(long b, long creates, long syncs, double el)
 	       (double)creates / el, (double)syncs / el, el * 1e6 / (double)creates);
 }
 
-static int floor_exec(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
-		return 0;
-	fprintf(stderr, "storecap: %s: %s\n", sql, err ? err : "?");
-	sqlite3_free(err);
-	return -1;
-}
-
-/* One create at SQLite's floor; id numbers the new row. */
-static int floor_create(sqlite3 *db, sqlite3_stmt *ins, sqlite3_stmt *upd, long id)
-{
-	static const char body[] =
-		"{\"ty\":4,\"ri\":\"cin0000000000000001\",\"rn\":\"cin_0000000000000001\",\"pi\":\"cnt1\","
-		"\"ct\":\"20261126T000000,000000\",\"lt\":\"20261126T000000,000000\","
-		"\"et\":\"20311126T000000,000000\",\"st\":1,\"cnf\":\"text/plain:0\",\"cs\":2,\"con\":\"v1\"}";
-	char ri[40], path[80], cnt[40];
-	snprintf(ri, sizeof(ri), "cin%016ld", id);
-	snprintf(path, sizeof(path), "cse-in/ae/cnt/cin_%016ld", id);
-	snprintf(cnt, sizeof(cnt), "{\"cni\":%ld}", id);
-	if (floor_exec(db, "SAVEPOINT r") != 0)
-		return -1;
-	sqlite3_bind_text(ins, 1, ri, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(ins, 2, path, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(ins, 3, body, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(ins);
-	sqlite3_reset(ins);
-	sqlite3_bind_text(upd, 1, cnt, -1, SQLITE_TRANSIENT);
-	int rc2 = sqlite3_step(upd);
-	sqlite3_reset(upd);
-	if (rc != SQLITE_DONE || rc2 != SQLITE_DONE)
-		return -1;
-	return floor_exec(db, "RELEASE r");
-}
-
 static int run_floor(const char *path, double secs, int nb, char **bs)
 {
-	char wal[4096];
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	unlink(path);
-	unlink(wal);
-	sqlite3 *db = NULL;
-	sqlite3_stmt *ins = NULL, *upd = NULL;
-	int fd = -1, rc = 1;
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    floor_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"
-	                   "CREATE TABLE res (seq INTEGER PRIMARY KEY, ri TEXT NOT NULL UNIQUE,"
-	                   " pi TEXT NOT NULL, path TEXT NOT NULL UNIQUE, body TEXT NOT NULL);"
-	                   "CREATE INDEX res_pi_seq ON res (pi, seq);"
-	                   "INSERT INTO res (ri, pi, path, body) VALUES ('cnt1', 'ae1', 'cse-in/ae/cnt', '{}');") != 0 ||
-	    sqlite3_prepare_v2(db, "INSERT INTO res (ri, pi, path, body) VALUES (?1, 'cnt1', ?2, ?3)", -1, &ins, NULL) !=
-	            SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "UPDATE res SET body = ?1 WHERE seq = 1", -1, &upd, NULL) != SQLITE_OK ||
-	    (fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
+	floor_db f;
+	int rc = 1;
+	if (floor_open(&f, path) != 0)
 		goto out;
-	long id = 1;
 	for (int i = 0; i < nb; i++) {
 		long b = strtol(bs[i], NULL, 10), creates = 0, syncs = 0;
 		if (b < 1)
 			b = 1;
 		double t0 = now_s(), t;
 		while ((t = now_s()) - t0 < secs) {
-			if (floor_exec(db, "BEGIN IMMEDIATE") != 0)
+			if (floor_begin(&f) != 0)
 				goto out;
 			for (long k = 0; k < b; k++)
-				if (floor_create(db, ins, upd, ++id) != 0)
+				if (floor_create(&f) != 0)
 					goto out;
-			if (floor_exec(db, "COMMIT") != 0 || fdatasync(fd) != 0)
+			if (floor_commit(&f) != 0 || floor_sync(&f) != 0)
 				goto out;
 			creates += b;
 			syncs++;
@@ -164,12 +112,8 @@ static int run_floor(const char *path, double secs, int nb, char **bs)
 	rc = 0;
 out:
 	if (rc)
-		fprintf(stderr, "storecap: the floor measurement failed: %s\n", db ? sqlite3_errmsg(db) : "no database");
-	if (fd >= 0)
-		close(fd);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(upd);
-	sqlite3_close(db);
+		fprintf(stderr, "storecap: the floor measurement failed\n");
+	floor_close(&f);
 	return rc;
 }
 

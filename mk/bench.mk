@@ -1,9 +1,9 @@
 # Benchmarks: make bench (see bench/run.sh and bench/RESULTS.md).
 BENCH_BIN := $(B)/bench/limit-server $(B)/bench/hload $(B)/bench/mkstore $(B)/bench/fanout $(B)/bench/storecap
 
-$(B)/bench/limit-server: bench/limit_server.c
+$(B)/bench/limit-server: bench/limit_server.c bench/floor.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bench/hload: bench/hload.c
 	@mkdir -p $(dir $@)
@@ -13,7 +13,7 @@ $(B)/bench/mkstore: bench/mkstore.c $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bench/storecap: bench/storecap.c $(B)/libhearth.a
+$(B)/bench/storecap: bench/storecap.c bench/floor.c $(B)/libhearth.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
