@@ -91,6 +91,8 @@ void core_reader_end(cse *c, store *rd);
    and return once the batch is durable; false when the batch could not be
    committed or made durable. Not from inside a write. */
 bool core_write(cse *c, void (*fn)(cse *c, void *arg), void *arg);
+/* Jobs waiting for the next batch (for tests and diagnostics). */
+unsigned core_write_queued(cse *c);
 /* The store handle of the calling thread's current request. */
 store *core_st(cse *c);
 int core_delete_tree(cse *c, res *r, const char *fr, bool notify_parent);

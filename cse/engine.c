@@ -181,8 +181,9 @@ static void job_done(wjob *j, bool ok)
 	pthread_cond_signal(&j->cv);
 }
 
-/* Run every queued job as one batch. Called and returns with q_mx held. */
-static void run_batch(cse *c)
+/* Run every queued job as one batch; self is the caller's own job. Called
+   and returns with q_mx held. */
+static void run_batch(cse *c, wjob *self)
 {
 	wjob *list = c->q_head;
 	c->q_head = c->q_tail = NULL;
@@ -222,6 +223,11 @@ static void run_batch(cse *c)
 	}
 	if (c->q_head) /* the turn goes to the next queued job's thread */
 		pthread_cond_signal(&c->q_head->cv);
+	/* The caller syncs its own batch unless its job wrote nothing (it is
+	   done already and returns): then the first committed job's thread,
+	   asleep since it queued, must be woken to start the sync. */
+	if (self->state == J_DONE && c->s_head && !c->syncing)
+		pthread_cond_signal(&c->s_head->cv);
 }
 
 /* Make every committed batch durable. Called and returns with q_mx held. */
@@ -248,6 +254,16 @@ static void run_sync(cse *c)
 		pthread_cond_signal(&c->s_head->cv);
 }
 
+unsigned core_write_queued(cse *c)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&c->q_mx);
+	for (const wjob *j = c->q_head; j; j = j->next)
+		n++;
+	pthread_mutex_unlock(&c->q_mx);
+	return n;
+}
+
 bool core_write(cse *c, void (*fn)(cse *c, void *arg), void *arg)
 {
 	wjob j = { .fn = fn, .arg = arg, .state = J_QUEUED };
@@ -260,7 +276,7 @@ bool core_write(cse *c, void (*fn)(cse *c, void *arg), void *arg)
 	c->q_tail = &j;
 	while (j.state != J_DONE) {
 		if (j.state == J_QUEUED && !c->writing)
-			run_batch(c);
+			run_batch(c, &j);
 		else if (j.state == J_COMMITTED && !c->syncing)
 			run_sync(c);
 		else

@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bindings/transport.h"
 #include "cse/config.h"
+#include "cse/core.h"
 #include "cse/cse.h"
 #include "cse/log.h"
 #include "cse/rsc.h"
@@ -89,10 +91,11 @@ static void open_cse(void)
 	assert_int_equal(cse_open(&C, &cfg), 0);
 }
 
-static void test_concurrent_writes(void **state)
+/* A CSE on a new database file, with the AE "batch" and its container "c". */
+static void start_cse(void)
 {
-	(void)state;
 	log_level = LOG_ERROR;
+	snprintf(dir, sizeof(dir), "/tmp/hearth-batch-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	config_init(&cfg);
 	free(cfg.db_path);
@@ -105,6 +108,22 @@ static void test_concurrent_writes(void **state)
 	                      "{\"m2m:ae\":{\"rn\":\"batch\",\"api\":\"Nb\",\"rr\":false,\"srv\":[\"4\"]}}", NULL),
 	                 RSC_CREATED);
 	assert_int_equal(call(M2M_OP_CREATE, "cse-in/batch", 3, "{\"m2m:cnt\":{\"rn\":\"c\"}}", NULL), RSC_CREATED);
+}
+
+static void stop_cse(void)
+{
+	cse_close(&C);
+	transport_global_cleanup();
+	config_clear(&cfg);
+	char cmd[sizeof(dir) + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_concurrent_writes(void **state)
+{
+	(void)state;
+	start_cse();
 
 	static worker w[NTHREADS];
 	pthread_t th[NTHREADS];
@@ -151,18 +170,109 @@ static void test_concurrent_writes(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(dup, "m2m:cin"), "con")), "v0");
 	json_decref(dup);
 
-	cse_close(&C);
-	transport_global_cleanup();
-	config_clear(&cfg);
-	char cmd[sizeof(dir) + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	stop_cse();
+}
+
+/*
+ * A batch led by a job that writes nothing (a request refused before any
+ * change, or a periodic task with nothing to do) and holding another
+ * thread's create: the leader's job is done when the batch ends and its
+ * thread returns, so the create's thread, asleep since it queued, must be
+ * woken to sync its batch. It used to sleep until some later write synced,
+ * which on a quiet CSE could be never.
+ *
+ * The order is forced: a first batch holds the turn until a no-op job and
+ * then a create have queued behind it; the no-op's thread gets the turn
+ * and leads the batch of both.
+ */
+static pthread_mutex_t t_mx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t t_cv = PTHREAD_COND_INITIALIZER;
+static int holder_running, writer_done, writer_rsc;
+static unsigned seen_queued;
+
+static void hold_batch(cse *c, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&t_mx);
+	holder_running = 1;
+	pthread_cond_broadcast(&t_cv);
+	pthread_mutex_unlock(&t_mx);
+	/* hold the turn until the no-op and the create have queued (at most 5 s) */
+	for (int i = 0; i < 500 && (seen_queued = core_write_queued(c)) < 2; i++)
+		usleep(10000);
+}
+
+static void no_write(cse *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+}
+
+static void *holder(void *arg)
+{
+	(void)arg;
+	core_write(C, hold_batch, NULL);
+	return NULL;
+}
+
+static void *leader(void *arg)
+{
+	(void)arg;
+	core_write(C, no_write, NULL);
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	int rsc = call(M2M_OP_CREATE, "cse-in/batch/c", 4, "{\"m2m:cin\":{\"con\":\"queued\"}}", NULL);
+	pthread_mutex_lock(&t_mx);
+	writer_rsc = rsc;
+	writer_done = 1;
+	pthread_cond_broadcast(&t_cv);
+	pthread_mutex_unlock(&t_mx);
+	return NULL;
+}
+
+static void test_leader_without_write(void **state)
+{
+	(void)state;
+	start_cse();
+	pthread_t th, tl, tw;
+	assert_int_equal(pthread_create(&th, NULL, holder, NULL), 0);
+	pthread_mutex_lock(&t_mx);
+	while (!holder_running)
+		pthread_cond_wait(&t_cv, &t_mx);
+	pthread_mutex_unlock(&t_mx);
+	assert_int_equal(pthread_create(&tl, NULL, leader, NULL), 0);
+	for (int i = 0; i < 500 && core_write_queued(C) < 1; i++)
+		usleep(10000);
+	assert_int_equal(pthread_create(&tw, NULL, writer, NULL), 0);
+	pthread_join(th, NULL);
+	pthread_join(tl, NULL);
+
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&t_mx);
+	while (!writer_done && pthread_cond_timedwait(&t_cv, &t_mx, &until) == 0)
+		;
+	int finished = writer_done;
+	pthread_mutex_unlock(&t_mx);
+	if (!finished) /* release the stuck thread with a write of our own, then fail */
+		call(M2M_OP_CREATE, "cse-in/batch/c", 4, "{\"m2m:cin\":{\"con\":\"release\"}}", NULL);
+	pthread_join(tw, NULL);
+	assert_int_equal(seen_queued, 2); /* the no-op and the create shared a batch */
+	assert_true(finished);
+	assert_int_equal(writer_rsc, RSC_CREATED);
+	stop_cse();
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_concurrent_writes),
+		cmocka_unit_test(test_leader_without_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
