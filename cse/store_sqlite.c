@@ -1,14 +1,18 @@
 /*
  * store_sqlite.c - the resource store on SQLite (the embedded default).
  *
- * Schema (PRAGMA user_version = 2)
- *   res(seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- creation order, never reused
+ * Schema (PRAGMA user_version = 3)
+ *   res(seq INTEGER PRIMARY KEY,                -- creation order
  *       ri UNIQUE, pi, rn, path UNIQUE, ty, depth,  -- depth = '/' count in path
  *       ct, lt, et, st, cs, cty,                -- copies of attributes, indexed
  *       body)                                   -- the attribute object, compact JSON
  *   lbl(seq -> res.seq ON DELETE CASCADE, lbl, PRIMARY KEY (seq, lbl))
  *   meta(k PRIMARY KEY, v)
- * Indexes: res(pi, ty, seq) and res(pi, seq) for children; res(ty, path);
+ * Indexes: res(pi, ty, seq) for children of one type, and res(pi, seq)
+ * WHERE ty <> 4 for the rest: children of any type are the merge, in seq
+ * order, of the non-instances (that index) and the instances (pi, 4, seq),
+ * so that contentInstances, the rows written most, stay out of one index;
+ * res(ty, path);
  * res(et) WHERE et IS NOT NULL for the reaper; lbl(lbl, seq); the UNIQUE
  * index on path serves structured lookups and subtree range scans:
  * descendants of P are exactly path > P||'/' AND path < P||'0' ('0' is the
@@ -35,7 +39,8 @@
  *
  * Cost (n rows in res, k results):
  *   get/get_path  one unique-index lookup + JSON parse of the body
- *   insert        one row + its labels + 5..6 index updates, in a savepoint
+ *   insert        one row + its labels + 5..6 index updates (one fewer for an
+ *                 instance), in a savepoint
  *   update        lookup by ri, rewrite row, delete+insert labels
  *   remove        one row; labels go by cascade through lbl's primary key
  *   children      index range on (pi[,ty]) in seq order; O(log n + k)
@@ -59,7 +64,7 @@
 
 #include "log.h"
 
-#define SCHEMA_VERSION 2 /* 2: discovery index (ty, path) */
+#define SCHEMA_VERSION 3 /* 2: discovery index (ty, path); 3: (pi, seq) without instances */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define BUSY_TIMEOUT_MS 5000
@@ -105,9 +110,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DELETE] = "DELETE FROM res WHERE ri = ?1",
 	[S_LBL_INSERT] = "INSERT OR IGNORE INTO lbl (seq, lbl) VALUES (?1, ?2)",
 	[S_LBL_DELETE] = "DELETE FROM lbl WHERE seq = ?1",
-	[S_CHILDREN_ASC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1"
+	[S_CHILDREN_ASC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty <> 4"
+	                   " UNION ALL SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = 4"
 	                   " ORDER BY seq ASC LIMIT ?2",
-	[S_CHILDREN_DESC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1"
+	[S_CHILDREN_DESC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty <> 4"
+	                    " UNION ALL SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = 4"
 	                    " ORDER BY seq DESC LIMIT ?2",
 	[S_CHILDREN_TY_ASC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = ?3"
 	                      " ORDER BY seq ASC LIMIT ?2",
@@ -124,7 +131,7 @@ static const char *const stmt_sql[S_COUNT] = {
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS res ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" seq INTEGER PRIMARY KEY,"
 	" ri TEXT NOT NULL UNIQUE,"
 	" pi TEXT NOT NULL,"
 	" rn TEXT NOT NULL,"
@@ -134,7 +141,8 @@ static const char schema_sql[] =
 	" ct TEXT, lt TEXT, et TEXT, st INTEGER, cs INTEGER, cty TEXT,"
 	" body TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS res_pi_ty_seq ON res (pi, ty, seq);"
-	"CREATE INDEX IF NOT EXISTS res_pi_seq ON res (pi, seq);"
+	"DROP INDEX IF EXISTS res_pi_seq;"
+	"CREATE INDEX IF NOT EXISTS res_pi_seq_ni ON res (pi, seq) WHERE ty <> 4;"
 	"DROP INDEX IF EXISTS res_ty_seq;"
 	"CREATE INDEX IF NOT EXISTS res_ty_path ON res (ty, path);"
 	"CREATE INDEX IF NOT EXISTS res_et ON res (et) WHERE et IS NOT NULL;"
