@@ -192,6 +192,14 @@ static void run_batch(cse *c, wjob *self)
 
 	pthread_mutex_lock(&c->lock);
 	tls_st = c->st;
+	/* One transaction from the first job's first lookup on: the reads a
+	   job makes before its first change (resolving the target, access
+	   control) would otherwise each open and close a read transaction of
+	   their own. A batch that changes nothing commits an empty
+	   transaction, which writes nothing. If begin fails, core_begin()
+	   tries again at the first change. */
+	if (!c->batch_open && c->st->ops->begin(c->st) == STORE_OK)
+		c->batch_open = true;
 	for (wjob *j = list; j; j = j->next) {
 		unsigned before = c->n_units;
 		j->fn(c, j->arg);
