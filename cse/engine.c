@@ -99,8 +99,12 @@ static void set_str(json_t *o, const char *k, const char *v)
  * gives the turn to the next queued job's thread, which fills the next
  * batch meanwhile, and makes its batch survive power loss with one store
  * sync() (unless a sync is running: a committed job's thread starts the
- * next one when it ends). Every job is answered once the sync covering its
- * batch has ended; a job that changed nothing does not wait for one.
+ * next one when it ends; and when the thread's own job changed nothing it
+ * returns at once, after waking the first committed job's thread to sync
+ * instead). Every job is answered once the sync covering its batch has
+ * ended; a job that changed nothing does not wait for one. The batch's
+ * transaction opens before its first job, so that the lookups a job makes
+ * before its first change share it.
  *
  * So an uncontended write runs on its own thread with no hand-over at all,
  * and under load each waiting thread is woken once, when its answer is
