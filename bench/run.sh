@@ -168,14 +168,6 @@ stop_cse
 	echo
 	echo "8. Memory: MN-CSE idle RSS after start $((idle / 1024)).$(((idle % 1024) * 10 / 1024)) MiB; RSS with $MEM_N stored instances after 2 s of retrieves $((loaded / 1024)).$(((loaded % 1024) * 10 / 1024)) MiB."
 } >> "$OUT"
-{
-	echo
-	echo "2c. The durable ceiling: the limit server with \`--durable\` (16 threads, like hearth-cse) makes SQLite's floor write for a create (see 2b) durable before it answers each POST, with group commit: batches written while the previous one syncs, one fdatasync for every batch committed before it. It is what any CSE on this stack can reach when 2001 means on disk; it does nothing of oneM2M. Same create requests, run right after hearth's row of the same connection count."
-	echo
-	echo "| conns | limit req/s | ceiling req/s | hearth req/s | ceiling p50 / p99 ms | ceiling / limit | hearth / ceiling |"
-	echo "|---|---|---|---|---|---|---|"
-	printf '%s' "$DUR"
-} >> "$OUT"
 # 2b: the store's own ceiling for durable creates, and SQLite's floor
 # (bench/storecap.c): no HTTP, one thread, batches of B creates per sync.
 cp "$D/small.db" "$D/run.db"; rm -f "$D/run.db-wal" "$D/run.db-shm"
@@ -192,5 +184,13 @@ rm -f "$D/floor.db" "$D/floor.db-wal" "$D/floor.db-shm"
 		printf '| %s | %s | %s | %s | %s |\n' "$(field "$c1" batch)" "$(field "$c1" creates_per_s)" "$(field "$c1" us_per_create)" \
 			"$(field "$f1" creates_per_s)" "$(field "$f1" us_per_create)"
 	done
+} >> "$OUT"
+{
+	echo
+	echo "2c. The durable ceiling: the limit server with \`--durable\` (16 threads, like hearth-cse) makes SQLite's floor write for a create (see 2b) durable before it answers each POST, with group commit: batches written while the previous one syncs, one fdatasync for every batch committed before it. It is what any CSE on this stack can reach when 2001 means on disk; it does nothing of oneM2M. Same create requests, run right after hearth's row of the same connection count."
+	echo
+	echo "| conns | limit req/s | ceiling req/s | hearth req/s | ceiling p50 / p99 ms | ceiling / limit | hearth / ceiling |"
+	echo "|---|---|---|---|---|---|---|"
+	printf '%s' "$DUR"
 } >> "$OUT"
 cat "$OUT"
