@@ -75,6 +75,15 @@
 #define DISC_MAX_BINDS (3 + 3 * (int)HL_MAX_FILTER_VALS + 10)
 
 #define RES_COLS "seq, ty, ri, pi, rn, path, body"
+/* contentInstance (TY_CIN). The partial index's WHERE and the queries'
+   must read alike for SQLite to use the index, hence one spelling. */
+#define TY_INSTANCE "4"
+#define NOT_INSTANCE "ty <> " TY_INSTANCE
+/* Children of any type: non-instances and instances merged in seq order. */
+#define CHILDREN_ANY(dir)                                                                  \
+	"SELECT " RES_COLS " FROM res WHERE pi = ?1 AND " NOT_INSTANCE                     \
+	" UNION ALL SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = " TY_INSTANCE      \
+	" ORDER BY seq " dir " LIMIT ?2"
 
 enum stmt_id {
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_BEGIN_READ,
@@ -111,12 +120,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_DELETE] = "DELETE FROM res WHERE ri = ?1",
 	[S_LBL_INSERT] = "INSERT OR IGNORE INTO lbl (seq, lbl) VALUES (?1, ?2)",
 	[S_LBL_DELETE] = "DELETE FROM lbl WHERE seq = ?1",
-	[S_CHILDREN_ASC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty <> 4"
-	                   " UNION ALL SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = 4"
-	                   " ORDER BY seq ASC LIMIT ?2",
-	[S_CHILDREN_DESC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty <> 4"
-	                    " UNION ALL SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = 4"
-	                    " ORDER BY seq DESC LIMIT ?2",
+	[S_CHILDREN_ASC] = CHILDREN_ANY("ASC"),
+	[S_CHILDREN_DESC] = CHILDREN_ANY("DESC"),
 	[S_CHILDREN_TY_ASC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = ?3"
 	                      " ORDER BY seq ASC LIMIT ?2",
 	[S_CHILDREN_TY_DESC] = "SELECT " RES_COLS " FROM res WHERE pi = ?1 AND ty = ?3"
@@ -143,7 +148,7 @@ static const char schema_sql[] =
 	" body TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS res_pi_ty_seq ON res (pi, ty, seq);"
 	"DROP INDEX IF EXISTS res_pi_seq;"
-	"CREATE INDEX IF NOT EXISTS res_pi_seq_ni ON res (pi, seq) WHERE ty <> 4;"
+	"CREATE INDEX IF NOT EXISTS res_pi_seq_ni ON res (pi, seq) WHERE " NOT_INSTANCE ";"
 	"DROP INDEX IF EXISTS res_ty_seq;"
 	"CREATE INDEX IF NOT EXISTS res_ty_path ON res (ty, path);"
 	"CREATE INDEX IF NOT EXISTS res_et ON res (et) WHERE et IS NOT NULL;"
