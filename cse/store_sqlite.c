@@ -1,7 +1,7 @@
 /*
  * store_sqlite.c - the resource store on SQLite (the embedded default).
  *
- * Schema (PRAGMA user_version = 3)
+ * Schema (PRAGMA user_version = 4)
  *   res(seq INTEGER PRIMARY KEY,                -- creation order
  *       ri UNIQUE, pi, rn, path UNIQUE, ty, depth,  -- depth = '/' count in path
  *       ct, lt, et, st, cs, cty,                -- copies of attributes, indexed
@@ -12,7 +12,10 @@
  * WHERE ty <> 4 for the rest: children of any type are the merge, in seq
  * order, of the non-instances (that index) and the instances (pi, 4, seq),
  * so that contentInstances, the rows written most, stay out of one index;
- * res(ty, path);
+ * res(ty, path) WHERE ty <> 4 for discovery by type: a query for other
+ * types says so in its SQL (that is what lets SQLite use a partial index),
+ * one that asks for instances scans the path range, where instances are
+ * most rows anyway;
  * res(et) WHERE et IS NOT NULL for the reaper; lbl(lbl, seq); the UNIQUE
  * index on path serves structured lookups and subtree range scans:
  * descendants of P are exactly path > P||'/' AND path < P||'0' ('0' is the
@@ -45,7 +48,8 @@
  *   remove        one row; labels go by cascade through lbl's primary key
  *   children      index range on (pi[,ty]) in seq order; O(log n + k)
  *   subtree       path range scan, then a sort by depth; O(log n + k log k)
- *   discover      path range, or (ty, path) with one ty, in path (tree) order;
+ *   discover      path range, or (ty, path) with one ty other than 4, in path
+ *                 (tree) order;
  *                 conditions evaluated in SQL, visitor sees only matches
  *   expired       partial et index range; O(log n + k)
  */
@@ -64,8 +68,11 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "jdump.h"
 
-#define SCHEMA_VERSION 3 /* 2: discovery index (ty, path); 3: (pi, seq) without instances */
+/* 2: discovery index (ty, path); 3: (pi, seq) without instances;
+   4: (ty, path) without instances */
+#define SCHEMA_VERSION 4
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define BUSY_TIMEOUT_MS 5000
@@ -77,7 +84,8 @@
 #define RES_COLS "seq, ty, ri, pi, rn, path, body"
 /* contentInstance (TY_CIN). The partial index's WHERE and the queries'
    must read alike for SQLite to use the index, hence one spelling. */
-#define TY_INSTANCE "4"
+#define TY_INSTANCE_N 4
+#define TY_INSTANCE STR(TY_INSTANCE_N)
 #define NOT_INSTANCE "ty <> " TY_INSTANCE
 /* Children of any type: non-instances and instances merged in seq order. */
 #define CHILDREN_ANY(dir)                                                                  \
@@ -150,7 +158,8 @@ static const char schema_sql[] =
 	"DROP INDEX IF EXISTS res_pi_seq;"
 	"CREATE INDEX IF NOT EXISTS res_pi_seq_ni ON res (pi, seq) WHERE " NOT_INSTANCE ";"
 	"DROP INDEX IF EXISTS res_ty_seq;"
-	"CREATE INDEX IF NOT EXISTS res_ty_path ON res (ty, path);"
+	"DROP INDEX IF EXISTS res_ty_path;"
+	"CREATE INDEX IF NOT EXISTS res_ty_path_ni ON res (ty, path) WHERE " NOT_INSTANCE ";"
 	"CREATE INDEX IF NOT EXISTS res_et ON res (et) WHERE et IS NOT NULL;"
 	"CREATE TABLE IF NOT EXISTS lbl ("
 	" seq INTEGER NOT NULL REFERENCES res (seq) ON DELETE CASCADE,"
@@ -255,7 +264,7 @@ static int cols_from(const json_t *a, cols *c)
 		c->cty = cnf;
 		c->cty_len = (int)len;
 	}
-	c->body = json_dumps(a, JSON_COMPACT);
+	c->body = jdump(a, NULL);
 	return c->body ? 0 : -1;
 }
 
@@ -339,7 +348,7 @@ static int row_to_res(sqlite3_stmt *stmt, res **out)
 		log_error("store: row without body");
 		return STORE_ERROR;
 	}
-	/* JSON_ALLOW_NUL: json_dumps() wrote any NUL inside a string as \u0000 */
+	/* JSON_ALLOW_NUL: jdump() wrote any NUL inside a string as \u0000 */
 	a = json_loadb(body, (size_t)sqlite3_column_bytes(stmt, 6), JSON_ALLOW_NUL, &jerr);
 	if (!a) {
 		log_error("store: corrupt body of %s: %s",
@@ -1050,6 +1059,16 @@ static void build_discovery(qbuf *qb, const m2m_filter *f, const char *lo,
 		q_bind_int(qb, maxdepth);
 	}
 	qb->join = f->fo == 2 ? " OR " : " AND ";
+	/* Types that are all other than instances: said as a constant, so that
+	   the partial (ty, path) index qualifies. Under fo=AND the ty condition
+	   already implies it, so the result is the same. */
+	if (f->nty && f->fo != 2) {
+		unsigned i = 0;
+		while (i < f->nty && f->ty[i] != TY_INSTANCE_N)
+			i++;
+		if (i == f->nty)
+			q_add(qb, " AND " NOT_INSTANCE);
+	}
 	/* fo=OR with atr: a resource may qualify by atr alone, which SQL does
 	   not evaluate, so every candidate goes to the caller's filter_match(). */
 	if (!(f->fo == 2 && json_array_size(f->atr) > 0)) {

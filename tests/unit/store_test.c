@@ -431,6 +431,8 @@ static void test_discover(void **state)
 		{ "cse-in", "{\"ty\":4}", "cin1,cin2" },
 		{ "cse-in", "{\"ty\":[2,3]}", "ae1,cnt1,ae10" },
 		{ "cse-in", "{\"ty\":[9]}", "" },
+		{ "cse-in", "{\"ty\":[3,4]}", "cnt1,cin1,cin2" },
+		{ "cse-in", "{\"ty\":[3],\"lvl\":2}", "cnt1" },
 		/* lbl */
 		{ "cse-in", "{\"lbl\":[\"a\"]}", "ae1,cnt1" },
 		{ "cse-in", "{\"lbl\":[\"c\",\"b\"]}", "cnt1,cin1,ae10" },
@@ -475,6 +477,8 @@ static void test_discover(void **state)
 		{ "cse-in", "{\"fo\":2,\"ty\":[2],\"sza\":50}", "ae1,cin2,ae10" },
 		{ "cse-in", "{\"fo\":2,\"lbl\":\"c\",\"exa\":\"20250501T000000\"}", "ae1,cnt1,cin1" },
 		{ "cse-in", "{\"fo\":2,\"lvl\":1,\"ty\":[4],\"lbl\":\"b\"}", "ae10" },
+		/* a type other than 4 under OR: instances still qualify by the rest */
+		{ "cse-in", "{\"fo\":2,\"ty\":[3],\"lbl\":\"c\"}", "cnt1,cin1" },
 		/* atr is the caller's: with AND the rest still applies, with OR
 		   nothing does */
 		{ "cse-in", "{\"ty\":[4],\"atr\":[{\"nm\":\"rn\",\"val\":\"x\"}]}", "cin1,cin2" },
@@ -654,9 +658,10 @@ static int raw_sql(const char *path, const char *sql, const char *count_sql)
 	return n;
 }
 
-/* A database of schema 2 (res(pi, seq) over every row, AUTOINCREMENT) is
-   brought to schema 3 when it is opened: the index leaves out the
-   instances, nothing stored is lost and children keep their order. */
+/* A database of schema 2 (res(pi, seq) and res(ty, path) over every row,
+   AUTOINCREMENT) is brought to the current schema when it is opened: both
+   indexes leave out the instances, nothing stored is lost and children
+   keep their order. */
 static void test_migrate_v2(void **state)
 {
 	fixture *fx = *state;
@@ -668,16 +673,21 @@ static void test_migrate_v2(void **state)
 	assert_int_equal(put(fx->s, 4, "i2", "cnt", "cse-in/ae/cnt/i2", "{}"), STORE_OK);
 	store_close(&fx->s);
 	raw_sql(fx->path,
-	        "DROP INDEX res_pi_seq_ni; CREATE INDEX res_pi_seq ON res (pi, seq); PRAGMA user_version=2;", NULL);
+	        "DROP INDEX res_pi_seq_ni; CREATE INDEX res_pi_seq ON res (pi, seq);"
+	        "DROP INDEX res_ty_path_ni; CREATE INDEX res_ty_path ON res (ty, path); PRAGMA user_version=2;",
+	        NULL);
 	assert_int_equal(raw_sql(fx->path, NULL, "SELECT count(*) FROM sqlite_master WHERE name = 'res_pi_seq'"), 1);
 
 	assert_int_equal(store_sqlite_open(fx->path, &fx->s), STORE_OK);
 	store_close(&fx->s);
-	assert_int_equal(raw_sql(fx->path, NULL, "PRAGMA user_version"), 3);
-	assert_int_equal(raw_sql(fx->path, NULL, "SELECT count(*) FROM sqlite_master WHERE name = 'res_pi_seq'"), 0);
+	assert_int_equal(raw_sql(fx->path, NULL, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_sql(fx->path, NULL,
-	                         "SELECT count(*) FROM sqlite_master WHERE name = 'res_pi_seq_ni' AND sql LIKE '%WHERE ty <> 4%'"),
-	                 1);
+	                         "SELECT count(*) FROM sqlite_master WHERE name IN ('res_pi_seq', 'res_ty_path')"),
+	                 0);
+	assert_int_equal(raw_sql(fx->path, NULL,
+	                         "SELECT count(*) FROM sqlite_master WHERE name IN ('res_pi_seq_ni', 'res_ty_path_ni')"
+	                         " AND sql LIKE '%WHERE ty <> 4'"),
+	                 2);
 	assert_int_equal(raw_sql(fx->path, NULL, "SELECT count(*) FROM res"), 4);
 
 	reopen(fx);
