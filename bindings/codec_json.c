@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "codec_json.h"
+#include "../cse/jdump.h"
 #include "../cse/limits.h"
 
 /* 0 when buf nests at most HL_MAX_JSON_DEPTH levels, else -1. */
@@ -93,5 +94,5 @@ char *codec_json_encode(const json_t *j)
 {
 	if (!j)
 		return NULL;
-	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	return jdump(j, NULL);
 }

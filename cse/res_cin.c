@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "jdump.h"
 #include "rsc.h"
 #include "util.h"
 
@@ -26,8 +27,9 @@ static json_int_t content_size(const json_t *con)
 {
 	if (json_is_string(con))
 		return (json_int_t)json_string_length(con);
-	char *s = json_dumps(con, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_int_t n = s ? (json_int_t)strlen(s) : 0;
+	size_t len = 0;
+	char *s = jdump(con, &len);
+	json_int_t n = s ? (json_int_t)len : 0;
 	free(s);
 	return n;
 }

@@ -1,6 +1,7 @@
 /*
  * fuzz_resource_json.c - resource representations: codec_json_decode() and
- * then Create or Update through cse_handle() on the fixture CSE.
+ * then Create or Update through cse_handle() on the fixture CSE; on the
+ * way, jdump() is checked against json_dumps() on the decoded document.
  *
  * Input: one selector byte, then the JSON text.
  *   bits 0-2  resource type: 0 ACP, 1 AE, 2 container, 3 contentInstance,
@@ -22,10 +23,12 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz_common.h"
 
 #include "bindings/codec_json.h"
+#include "cse/jdump.h"
 #include "cse/rsc.h"
 
 typedef struct fz_type {
@@ -77,6 +80,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_fail("codec_json_decode() failed without NULL and a reason");
 		return 0;
 	}
+	/* jdump() writes what json_dumps() writes, byte for byte */
+	char *want = json_dumps(pc, JSON_COMPACT | JSON_ENCODE_ANY), *got = jdump(pc, NULL);
+	if (!want != !got || (want && strcmp(want, got) != 0))
+		fz_fail("jdump() differs from json_dumps(): %s vs %s", got ? got : "(null)", want ? want : "(null)");
+	free(want);
+	free(got);
 	if (fz_json_names_network(pc)) {
 		json_decref(pc);
 		return 0;
