@@ -179,6 +179,12 @@ typedef struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[S_COUNT];
 	bool in_tx;
+	/* Units (savepoint()) of the open transaction: how many are open, and
+	   whether the outermost is bare, i.e. began before anything was
+	   written, so that the transaction's own rollback undoes it. */
+	int units;
+	bool bare;
+	sqlite3_int64 changes0; /* sqlite3_total_changes64() at begin */
 	int wal_fd;      /* our own descriptor of the WAL file, for sync() */
 	char *wal_path;  /* NULL for an in-memory database */
 	disc_entry disc[DISC_CACHE];
@@ -853,6 +859,9 @@ static int tx_open(sq_store *q, enum stmt_id id, const char *what)
 	if (exec_stmt(q, id) != STORE_OK)
 		return STORE_ERROR;
 	q->in_tx = true;
+	q->units = 0;
+	q->bare = false;
+	q->changes0 = sqlite3_total_changes64(q->db);
 	return STORE_OK;
 }
 
@@ -909,6 +918,17 @@ static int op_read_end(store *s)
 
 /* Nested units inside the open transaction: one request's changes can be
    undone alone while the transaction it joined goes on. */
+/*
+ * Units. A SAVEPOINT makes SQLite copy every page the unit changes into a
+ * statement journal before changing it (8 pages, 32 KiB, for a create),
+ * so that ROLLBACK TO can restore it. The first unit of a transaction
+ * that has written nothing yet needs none of that: undoing it is undoing
+ * the transaction, which WAL does by dropping the changed pages. Such a
+ * unit stays bare; its rollback_to() rolls the transaction back and
+ * begins it again. Units that nest in it, or come after a change, are
+ * real savepoints. With one request per batch (one connection), no
+ * savepoint is taken at all.
+ */
 static int op_savepoint(store *s)
 {
 	sq_store *q = sq(s);
@@ -917,20 +937,58 @@ static int op_savepoint(store *s)
 		log_error("store: savepoint outside a transaction");
 		return STORE_ERROR;
 	}
-	return exec_stmt(q, S_REQ_SAVEPOINT);
+	if (q->units == 0 && sqlite3_total_changes64(q->db) == q->changes0) {
+		q->units = 1;
+		q->bare = true;
+		return STORE_OK;
+	}
+	if (exec_stmt(q, S_REQ_SAVEPOINT) != STORE_OK)
+		return STORE_ERROR;
+	q->units++;
+	return STORE_OK;
+}
+
+static bool bare_unit(const sq_store *q)
+{
+	return q->bare && q->units == 1;
 }
 
 static int op_release(store *s)
 {
-	return exec_stmt(sq(s), S_REQ_RELEASE);
+	sq_store *q = sq(s);
+
+	if (q->units <= 0) {
+		log_error("store: release without a savepoint");
+		return STORE_ERROR;
+	}
+	if (bare_unit(q)) {
+		q->units = 0;
+		q->bare = false;
+		return STORE_OK;
+	}
+	q->units--;
+	return exec_stmt(q, S_REQ_RELEASE);
 }
 
 static int op_rollback_to(store *s)
 {
 	sq_store *q = sq(s);
 
-	if (sqlite3_get_autocommit(q->db))
+	if (q->units <= 0) {
+		log_error("store: rollback_to without a savepoint");
+		return STORE_ERROR;
+	}
+	if (sqlite3_get_autocommit(q->db)) {
+		q->in_tx = false;
 		return STORE_ERROR; /* the whole transaction is gone */
+	}
+	if (bare_unit(q)) {
+		/* nothing but this unit was written: the transaction goes, and
+		   a new one takes its place for the rest of the batch */
+		tx_close(q, S_ROLLBACK);
+		return tx_open(q, S_BEGIN, "begin");
+	}
+	q->units--;
 	if (exec_stmt(q, S_REQ_ROLLBACK_TO) != STORE_OK)
 		return STORE_ERROR;
 	return exec_stmt(q, S_REQ_RELEASE);

@@ -610,6 +610,76 @@ static void test_transactions(void **state)
 	assert_int_equal(s->ops->get(s, "open", &got), STORE_NOTFOUND);
 }
 
+static bool exists(store *s, const char *ri)
+{
+	res *r = NULL;
+	int rc = s->ops->get(s, ri, &r);
+	res_free(&r);
+	return rc == STORE_OK;
+}
+
+/* Units in every position of a transaction: the first one, before any
+   change (the store keeps it bare, without a savepoint), one after a
+   change, one nested in another, and a unit that changed nothing. Each
+   rolled back unit loses exactly its own rows, the rest commit. */
+static void test_units(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	/* first unit, rolled back: the transaction goes on */
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 2, "u1", "cb", "cse-in/u1", "{\"lbl\":[\"x\"]}"), STORE_OK);
+	assert_int_equal(s->ops->rollback_to(s), STORE_OK);
+	assert_false(exists(s, "u1"));
+	/* first unit again (nothing written yet), kept */
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 2, "u2", "cb", "cse-in/u2", "{}"), STORE_OK);
+	/* nested in it, rolled back alone */
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 2, "u3", "cb", "cse-in/u3", "{}"), STORE_OK);
+	assert_int_equal(s->ops->rollback_to(s), STORE_OK);
+	/* nested, kept */
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 2, "u4", "cb", "cse-in/u4", "{}"), STORE_OK);
+	assert_int_equal(s->ops->release(s), STORE_OK);
+	assert_int_equal(s->ops->release(s), STORE_OK);
+	/* after a change: a real savepoint, rolled back alone */
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 2, "u5", "cb", "cse-in/u5", "{}"), STORE_OK);
+	assert_int_equal(s->ops->remove(s, "u2"), STORE_OK);
+	assert_int_equal(s->ops->rollback_to(s), STORE_OK);
+	assert_true(exists(s, "u2"));
+	/* one more, kept */
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(put(s, 2, "u6", "cb", "cse-in/u6", "{}"), STORE_OK);
+	assert_int_equal(s->ops->release(s), STORE_OK);
+	assert_int_equal(s->ops->commit(s), STORE_OK);
+	/* more ends than units are refused, not passed on to SQLite */
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	assert_int_equal(s->ops->release(s), STORE_ERROR);
+	assert_int_equal(s->ops->rollback_to(s), STORE_ERROR);
+	/* a unit that wrote nothing, rolled back, then a write that commits */
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	assert_int_equal(s->ops->rollback_to(s), STORE_OK);
+	assert_int_equal(put(s, 2, "u7", "cb", "cse-in/u7", "{}"), STORE_OK);
+	assert_int_equal(s->ops->commit(s), STORE_OK);
+
+	reopen(fx);
+	s = fx->s;
+	static const char *const kept[] = { "u2", "u4", "u6", "u7" }, *const gone[] = { "u1", "u3", "u5" };
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (!exists(s, kept[i]))
+			fail_msg("%s was lost", kept[i]);
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (exists(s, gone[i]))
+			fail_msg("%s was rolled back but is there", gone[i]);
+	collect c;
+	assert_int_equal(discover_json(s, "cse-in", "{\"lbl\":[\"x\"]}", &c), STORE_OK);
+	assert_string_equal(c.buf, "");
+}
+
 static void test_persistence(void **state)
 {
 	fixture *fx = *state;
@@ -862,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_units, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
