@@ -174,6 +174,16 @@ typedef struct disc_entry {
 	uint64_t used;   /* LRU clock; 0 = free slot */
 } disc_entry;
 
+/* A body this handle wrote: its text and the object it was made from. */
+#define WC_SLOTS 8
+#define WC_MAX_TEXT 4096
+typedef struct wc_entry {
+	char *ri;
+	char *text;
+	size_t len;
+	json_t *a;
+} wc_entry;
+
 typedef struct sq_store {
 	store base;      /* first: a store * is an sq_store * */
 	sqlite3 *db;
@@ -185,6 +195,7 @@ typedef struct sq_store {
 	int units;
 	bool bare;
 	sqlite3_int64 changes0; /* sqlite3_total_changes64() at begin */
+	wc_entry wc[WC_SLOTS];  /* bodies this handle wrote, parsed */
 	int wal_fd;      /* our own descriptor of the WAL file, for sync() */
 	char *wal_path;  /* NULL for an in-memory database */
 	disc_entry disc[DISC_CACHE];
@@ -233,6 +244,7 @@ typedef struct cols {
 	const char *cty;
 	int cty_len;
 	char *body;                    /* malloc'd compact JSON */
+	size_t body_len;
 } cols;
 
 /* A timestamp column: normalised when it parses, else the raw string (the
@@ -270,7 +282,7 @@ static int cols_from(const json_t *a, cols *c)
 		c->cty = cnf;
 		c->cty_len = (int)len;
 	}
-	c->body = jdump(a, NULL);
+	c->body = jdump(a, &c->body_len);
 	return c->body ? 0 : -1;
 }
 
@@ -340,22 +352,118 @@ static int write_end(sq_store *q, int result)
 }
 
 /* ------------------------------------------------------------------ */
+/* Written bodies                                                      */
+
+/*
+ * The writer reads back what it has just written: every create of an
+ * instance reads its container, changes cni/cbs/st and writes it again.
+ * Parsing that body was a tenth of a create's instructions. So a handle
+ * keeps, per written resource (direct-mapped by ri, small bodies only),
+ * the text it wrote and a reference to the object it wrote it from. The
+ * next read of that resource takes the object instead of parsing, but
+ * only if the stored text is still that text (not rolled back), nothing
+ * else holds a reference anywhere in the object (so the reader may
+ * change it freely), and the object still writes as that text (nobody
+ * changed it after the write). Any other case parses, as before.
+ */
+static unsigned wc_slot(const char *ri)
+{
+	unsigned h = 2166136261u;
+	while (*ri)
+		h = (h ^ (unsigned char)*ri++) * 16777619u;
+	return h % WC_SLOTS;
+}
+
+static void wc_drop(wc_entry *e)
+{
+	free(e->ri);
+	free(e->text);
+	json_decref(e->a);
+	memset(e, 0, sizeof(*e));
+}
+
+/* Keeps text (taken over) as what r's body was written as. */
+static void wc_put(sq_store *q, const res *r, char *text, size_t len)
+{
+	wc_entry *e = &q->wc[wc_slot(r->ri)];
+
+	wc_drop(e);
+	if (len > WC_MAX_TEXT || !(e->ri = strdup(r->ri))) {
+		free(text);
+		return;
+	}
+	e->text = text;
+	e->len = len;
+	e->a = json_incref(r->a);
+}
+
+/* No reference to v or to anything in it but one (true, false and null
+   are shared constants that cannot change). */
+static bool exclusive(const json_t *v)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (json_is_true(v) || json_is_false(v) || json_is_null(v))
+		return true;
+	if (v->refcount != 1)
+		return false;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, m)
+			if (!exclusive(m))
+				return false;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			if (!exclusive(m))
+				return false;
+	}
+	return true;
+}
+
+/* The object ri's stored body (text) was written from, if it may be
+   handed out (see above); NULL otherwise. The entry is gone either way. */
+static json_t *wc_take(sq_store *q, const char *ri, const char *text, size_t len)
+{
+	wc_entry *e = &q->wc[wc_slot(ri)];
+	json_t *a = NULL;
+
+	if (!e->ri || strcmp(e->ri, ri) != 0)
+		return NULL;
+	if (e->len == len && memcmp(e->text, text, len) == 0 && exclusive(e->a)) {
+		size_t n = 0;
+		char *now = jdump(e->a, &n);
+		if (now && n == len && memcmp(now, text, len) == 0) {
+			a = e->a;
+			e->a = NULL;
+		}
+		free(now);
+	}
+	wc_drop(e);
+	return a;
+}
+
+/* ------------------------------------------------------------------ */
 /* Rows to resources                                                   */
 
-static int row_to_res(sqlite3_stmt *stmt, res **out)
+static int row_to_res(sq_store *q, sqlite3_stmt *stmt, res **out)
 {
 	json_error_t jerr;
 	const char *body = (const char *)sqlite3_column_text(stmt, 6);
-	json_t *a;
+	const char *ri = (const char *)sqlite3_column_text(stmt, 2);
+	size_t len = (size_t)sqlite3_column_bytes(stmt, 6);
+	json_t *a = NULL;
 	res *r;
 
 	*out = NULL;
-	if (!body) {
+	if (!body || !ri) {
 		log_error("store: row without body");
 		return STORE_ERROR;
 	}
+	a = wc_take(q, ri, body, len);
 	/* JSON_ALLOW_NUL: jdump() wrote any NUL inside a string as \u0000 */
-	a = json_loadb(body, (size_t)sqlite3_column_bytes(stmt, 6), JSON_ALLOW_NUL, &jerr);
+	if (!a)
+		a = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
 	if (!a) {
 		log_error("store: corrupt body of %s: %s",
 		          (const char *)sqlite3_column_text(stmt, 2), jerr.text);
@@ -393,7 +501,7 @@ static int visit_rows(sq_store *q, sqlite3_stmt *stmt, store_visit_fn fn, void *
 			result = STORE_ERROR;
 			break;
 		}
-		if (row_to_res(stmt, &r) != STORE_OK) {
+		if (row_to_res(q, stmt, &r) != STORE_OK) {
 			result = STORE_ERROR;
 			break;
 		}
@@ -459,7 +567,7 @@ static int get_one(sq_store *q, enum stmt_id id, const char *key, res **out)
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		result = row_to_res(stmt, out);
+		result = row_to_res(q, stmt, out);
 	} else if (rc == SQLITE_DONE) {
 		result = STORE_NOTFOUND;
 	} else {
@@ -583,12 +691,16 @@ static int op_insert(store *s, res *r)
 		result = STORE_ERROR;
 	}
 	done(stmt);
-	free(c.body);
 	if (result == STORE_OK)
 		result = write_labels(q, seq, r->a);
 	result = write_end(q, result);
 	if (result == STORE_OK)
 		r->seq = (int64_t)seq;
+	/* instances are seldom read back by the writer: no entry */
+	if (result == STORE_OK && r->ty != TY_INSTANCE_N)
+		wc_put(q, r, c.body, c.body_len);
+	else
+		free(c.body);
 	return result;
 }
 
@@ -664,8 +776,12 @@ static int op_update(store *s, const res *r)
 	}
 	if (result == STORE_OK)
 		result = write_labels(q, seq, r->a);
-	free(c.body);
-	return write_end(q, result);
+	result = write_end(q, result);
+	if (result == STORE_OK)
+		wc_put(q, r, c.body, c.body_len);
+	else
+		free(c.body);
+	return result;
 }
 
 static int op_update_body(store *s, const res *r)
@@ -689,8 +805,12 @@ static int op_update_body(store *s, const res *r)
 		result = STORE_NOTFOUND;
 	}
 	done(stmt);
-	free(c.body);
-	return write_end(q, result);
+	result = write_end(q, result);
+	if (result == STORE_OK)
+		wc_put(q, r, c.body, c.body_len);
+	else
+		free(c.body);
+	return result;
 }
 
 static int op_remove(store *s, const char *ri)
@@ -1284,6 +1404,8 @@ static void op_close(store *s)
 	}
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(q->st[i]);
+	for (int i = 0; i < WC_SLOTS; i++)
+		wc_drop(&q->wc[i]);
 	/* An open transaction is rolled back by the close. */
 	rc = sqlite3_close(q->db);
 	if (rc != SQLITE_OK)

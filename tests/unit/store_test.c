@@ -680,6 +680,71 @@ static void test_units(void **state)
 	assert_string_equal(c.buf, "");
 }
 
+/* Reads back what the handle wrote: the object read is always what is
+   stored, whatever the writer did with its own object after the write,
+   and it is the reader's own to change. When nothing stands in the way,
+   it is the very object written (no parse). */
+static void test_read_back(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s;
+	res *w, *r = NULL;
+
+	assert_int_equal(put(s, 3, "cnt", "cb", "cse-in/cnt", "{\"cni\":0,\"lbl\":[\"a\"]}"), STORE_OK);
+	/* written, then let go: read back as that very object */
+	w = mk(3, "cnt", "cb", "cse-in/cnt", "{\"cni\":1,\"lbl\":[\"a\"]}");
+	assert_int_equal(s->ops->update_body(s, w), STORE_OK);
+	json_t *written = w->a;
+	res_free(&w);
+	assert_int_equal(s->ops->get(s, "cnt", &r), STORE_OK);
+	assert_ptr_equal(r->a, written);
+	assert_int_equal(json_integer_value(json_object_get(r->a, "cni")), 1);
+
+	/* changed after its write: the stored text wins */
+	json_object_set_new(r->a, "cni", json_integer(2));
+	assert_int_equal(s->ops->update_body(s, r), STORE_OK);
+	json_object_set_new(r->a, "cni", json_integer(99));
+	res_free(&r);
+	assert_int_equal(s->ops->get(s, "cnt", &r), STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(r->a, "cni")), 2);
+
+	/* still held by the writer: the reader gets an object of its own */
+	assert_int_equal(s->ops->update_body(s, r), STORE_OK);
+	res *r2 = NULL;
+	assert_int_equal(s->ops->get_path(s, "cse-in/cnt", &r2), STORE_OK);
+	assert_true(r2->a != r->a);
+	json_object_set_new(r2->a, "cni", json_integer(7));
+	assert_int_equal(json_integer_value(json_object_get(r->a, "cni")), 2);
+	res_free(&r2);
+
+	/* a part of it still held: likewise */
+	assert_int_equal(s->ops->update_body(s, r), STORE_OK);
+	json_t *lbl = json_incref(json_object_get(r->a, "lbl"));
+	res_free(&r);
+	assert_int_equal(s->ops->get(s, "cnt", &r), STORE_OK);
+	json_array_append_new(json_object_get(r->a, "lbl"), json_string("b"));
+	assert_int_equal(json_array_size(lbl), 1);
+	json_decref(lbl);
+
+	/* written, then rolled back: the stored text wins */
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	assert_int_equal(s->ops->savepoint(s), STORE_OK);
+	json_object_set_new(r->a, "cni", json_integer(3));
+	assert_int_equal(s->ops->update_body(s, r), STORE_OK);
+	res_free(&r);
+	assert_int_equal(s->ops->rollback_to(s), STORE_OK);
+	assert_int_equal(s->ops->get(s, "cnt", &r), STORE_OK);
+	assert_int_equal(json_integer_value(json_object_get(r->a, "cni")), 2);
+	assert_int_equal(s->ops->commit(s), STORE_OK);
+	res_free(&r);
+
+	/* a new container is read back too; instances are not kept */
+	assert_int_equal(put(s, 4, "i1", "cnt", "cse-in/cnt/i1", "{\"con\":\"x\"}"), STORE_OK);
+	assert_int_equal(s->ops->get(s, "i1", &r), STORE_OK);
+	assert_string_equal(json_string_value(json_object_get(r->a, "con")), "x");
+	res_free(&r);
+}
+
 static void test_persistence(void **state)
 {
 	fixture *fx = *state;
@@ -933,6 +998,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_units, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
