@@ -1381,7 +1381,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_YES;
 		}
 		if (x->len + add > x->cap) {
-			size_t cap = x->cap ? x->cap : 4096;
+			/* sized by the first chunk (usually the whole body): a
+			   fixed 4 KiB made glibc consolidate its fast bins on
+			   every request */
+			size_t cap = x->cap ? x->cap : add < 256 ? 256 : add;
 			char *nb;
 			while (cap < x->len + add)
 				cap *= 2;
