@@ -79,7 +79,7 @@ static void test_unchecked_strings(void **state)
 		/* as a key: jansson writes broken text (it ignores the failure of
 		   a key), jdump() refuses */
 		json_t *o = json_object();
-		json_object_setn_nocheck(o, bytes[i], strlen(bytes[i]), json_integer(1));
+		json_object_setn_new_nocheck(o, bytes[i], strlen(bytes[i]), json_integer(1));
 		json_t *valid = json_stringn(bytes[i], strlen(bytes[i]));
 		if (valid) {
 			same(o);
@@ -152,7 +152,7 @@ static json_t *rnd_value(int depth)
 			if (rnd(3) == 0) { /* a key of any valid UTF-8, NUL included */
 				rnd_bytes(buf, &len);
 				if ((valid = json_stringn(buf, len)) != NULL)
-					json_object_setn_nocheck(o, buf, len, rnd_value(depth + 1));
+					json_object_setn_new_nocheck(o, buf, len, rnd_value(depth + 1));
 				json_decref(valid);
 			} else {
 				char k[8];
