@@ -67,8 +67,9 @@
 
 #include <sqlite3.h>
 
-#include "log.h"
 #include "jdump.h"
+#include "log.h"
+#include "store_vfs.h"
 
 /* 2: discovery index (ty, path); 3: (pi, seq) without instances;
    4: (ty, path) without instances */
@@ -1541,9 +1542,16 @@ static int setup(sq_store *q, const char *path)
    global mutex, and nothing here reads the statistics. (When the process
    already initialised SQLite elsewhere, sqlite3_config() refuses and the
    defaults stay: still correct.) */
+static const char *store_vfs; /* NULL: SQLite's default */
+
 static void sqlite_once(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	int rc = store_vfs_register();
+	if (rc == SQLITE_OK)
+		store_vfs = STORE_VFS_NAME;
+	else
+		log_warn("store: the WAL-gathering VFS is not available (%d); SQLite's default serves", rc);
 }
 
 int store_sqlite_open(const char *path, store **out)
@@ -1576,7 +1584,7 @@ int store_sqlite_open(const char *path, store **out)
 	}
 	rc = sqlite3_open_v2(path, &q->db,
 	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	                     NULL);
+	                     store_vfs);
 	if (rc != SQLITE_OK) {
 		log_error("store: open %s: %s (%d)", path,
 		          q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc), rc);

@@ -745,6 +745,62 @@ static void test_read_back(void **state)
 	res_free(&r);
 }
 
+static int raw_sql(const char *path, const char *sql, const char *count_sql);
+
+/* The store's VFS gathers a commit's WAL writes into one. Other handles
+   see every commit as soon as it returns, across WAL restarts and a
+   transaction larger than the gathering buffer (which also spills pages
+   to the WAL before its commit); SQLite's own VFS reads the same file. */
+static void test_wal_writes(void **state)
+{
+	fixture *fx = *state;
+	store *s = fx->s, *rd = NULL;
+	res *r = NULL;
+	char ri[32], path[64];
+
+	assert_int_equal(store_sqlite_open(fx->path, &rd), STORE_OK);
+	for (int i = 0; i < 1500; i++) { /* about 6 frames each: WAL restarts */
+		snprintf(ri, sizeof(ri), "a%d", i);
+		snprintf(path, sizeof(path), "cse-in/a%d", i);
+		assert_int_equal(put(s, 2, ri, "cb", path, "{\"lbl\":[\"w\"]}"), STORE_OK);
+		if (rd->ops->get(rd, ri, &r) != STORE_OK)
+			fail_msg("commit %d not visible to another handle", i);
+		res_free(&r);
+	}
+	char *big = malloc(3001);
+	assert_non_null(big);
+	memset(big, 'x', 3000);
+	big[3000] = 0;
+	json_t *body = json_pack("{s:s}", "con", big);
+	char *text = json_dumps(body, JSON_COMPACT);
+	assert_int_equal(s->ops->begin(s), STORE_OK);
+	for (int i = 0; i < 1500; i++) { /* 4.5 MB: spills, and over 1 MiB */
+		snprintf(ri, sizeof(ri), "b%d", i);
+		snprintf(path, sizeof(path), "cse-in/a0/b%d", i);
+		assert_int_equal(put(s, 4, ri, "a0", path, text), STORE_OK);
+	}
+	assert_int_equal(s->ops->commit(s), STORE_OK);
+	assert_int_equal(s->ops->sync(s), STORE_OK);
+	assert_int_equal(rd->ops->get(rd, "b1499", &r), STORE_OK);
+	assert_string_equal(json_string_value(json_object_get(r->a, "con")), big);
+	res_free(&r);
+	free(text);
+	json_decref(body);
+	free(big);
+
+	assert_int_equal(raw_sql(fx->path, NULL, "SELECT count(*) FROM res"), 3000);
+	assert_int_equal(raw_sql(fx->path, NULL, "SELECT count(*) FROM lbl WHERE lbl = 'w'"), 1500);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	store_close(&rd);
+}
+
 static void test_persistence(void **state)
 {
 	fixture *fx = *state;
@@ -999,6 +1055,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_units, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
