@@ -444,6 +444,19 @@ static json_t *wc_take(sq_store *q, const char *ri, const char *text, size_t len
 	return a;
 }
 
+/* Ends a write of r's body c.body (see write_end()); the text is kept as
+   r's read-back entry when the write stood and keep is set. */
+static int write_done(sq_store *q, const res *r, cols *c, int result, bool keep)
+{
+	result = write_end(q, result);
+	if (result == STORE_OK && keep)
+		wc_put(q, r, c->body, c->body_len);
+	else
+		free(c->body);
+	c->body = NULL;
+	return result;
+}
+
 /* ------------------------------------------------------------------ */
 /* Rows to resources                                                   */
 
@@ -694,14 +707,10 @@ static int op_insert(store *s, res *r)
 	done(stmt);
 	if (result == STORE_OK)
 		result = write_labels(q, seq, r->a);
-	result = write_end(q, result);
+	/* instances are seldom read back by the writer: no entry */
+	result = write_done(q, r, &c, result, r->ty != TY_INSTANCE_N);
 	if (result == STORE_OK)
 		r->seq = (int64_t)seq;
-	/* instances are seldom read back by the writer: no entry */
-	if (result == STORE_OK && r->ty != TY_INSTANCE_N)
-		wc_put(q, r, c.body, c.body_len);
-	else
-		free(c.body);
 	return result;
 }
 
@@ -777,12 +786,7 @@ static int op_update(store *s, const res *r)
 	}
 	if (result == STORE_OK)
 		result = write_labels(q, seq, r->a);
-	result = write_end(q, result);
-	if (result == STORE_OK)
-		wc_put(q, r, c.body, c.body_len);
-	else
-		free(c.body);
-	return result;
+	return write_done(q, r, &c, result, true);
 }
 
 static int op_update_body(store *s, const res *r)
@@ -806,12 +810,7 @@ static int op_update_body(store *s, const res *r)
 		result = STORE_NOTFOUND;
 	}
 	done(stmt);
-	result = write_end(q, result);
-	if (result == STORE_OK)
-		wc_put(q, r, c.body, c.body_len);
-	else
-		free(c.body);
-	return result;
+	return write_done(q, r, &c, result, true);
 }
 
 static int op_remove(store *s, const char *ri)
