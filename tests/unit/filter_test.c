@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "cse/filter.h"
+#include "cse/util.h"
+
+#include <time.h>
 
 static json_t *js(const char *text)
 {
@@ -34,6 +37,32 @@ static int parse(const char *text, m2m_filter *f, char *err, size_t errlen)
 }
 
 /* ------------------------------------------------------------------ */
+
+/* Stamps of new resources: the digits of the UTC time, against
+   strftime()'s own, and back to the same milliseconds. */
+static void test_time_stamps(void **state)
+{
+	(void)state;
+	static const int64_t ms[] = { 0, 999, 1000, 86399999, 951782400000LL /* 2000-02-29 */,
+	                              1767225599999LL, 4102444800123LL, 253402300799999LL /* 9999 */ };
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		char got[24], want[40], sec[32];
+		time_t t = (time_t)(ms[i] / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(sec, sizeof(sec), "%Y%m%dT%H%M%S", &tm);
+		snprintf(want, sizeof(want), "%s,%06d", sec, (int)(ms[i] % 1000) * 1000);
+		util_time_fmt(ms[i], got);
+		assert_string_equal(got, want);
+		assert_int_equal(util_time_epoch_ms(got), ms[i]);
+	}
+	char now[24];
+	util_now(now);
+	assert_int_equal(strlen(now), 22);
+	assert_int_equal(now[8], 'T');
+	assert_int_equal(now[15], ',');
+	assert_true(util_time_epoch_ms(now) > 1767225600000LL); /* after 2026 began */
+}
 
 static void test_time_normalize(void **state)
 {
@@ -499,6 +528,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_normalize),
+		cmocka_unit_test(test_time_stamps),
 		cmocka_unit_test(test_parse_defaults),
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_invalid),
