@@ -75,6 +75,7 @@
 #include "../cse/limits.h"
 #include "../cse/log.h"
 #include "../cse/rsc.h"
+#include "../cse/util.h"
 
 /*
  * paho is loaded with dlopen() when the binding starts, not linked: a
@@ -1010,14 +1011,6 @@ static void response_arrived(mqtt_binding *b, m2m_fmt fmt, const char *payload, 
 	json_decref(root);
 }
 
-static unsigned level_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /* paho's receive thread: copy, queue, return. Returns 1 (message taken). */
 static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_message *m)
 {
@@ -1063,7 +1056,7 @@ static int on_message(void *ctx, char *topic_name, int topic_len, MQTTAsync_mess
 		memcpy(j->payload, m->payload, len);
 	j->payload[len] = '\0';
 
-	mqtt_worker *w = &b->w[level_hash(t.orig) % b->nworkers];
+	mqtt_worker *w = &b->w[util_hash(t.orig) % b->nworkers];
 	pthread_mutex_lock(&w->mx);
 	if (w->stop) {
 		pthread_mutex_unlock(&w->mx);

@@ -325,14 +325,6 @@ static void pcache_free(void *p)
 	free(pc);
 }
 
-static unsigned text_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
 /* Look a resource up by ri, or by structured path, for reading only. */
 static int lookup_shared(cse *c, const char *key, bool by_path, res **out)
 {
@@ -351,7 +343,7 @@ static int lookup_shared(cse *c, const char *key, bool by_path, res **out)
 	int rc = by_path ? st->ops->get_path_raw(st, key, out, &raw) : st->ops->get_raw(st, key, out, &raw);
 	if (rc != STORE_OK)
 		return rc;
-	unsigned slot = text_hash(raw) % PCACHE_N;
+	unsigned slot = util_hash(raw) % PCACHE_N;
 	if (pc->raw[slot] && strcmp(pc->raw[slot], raw) == 0) {
 		(*out)->a = json_incref(pc->a[slot]);
 		free(raw);

@@ -70,6 +70,7 @@
 #include "jdump.h"
 #include "log.h"
 #include "store_vfs.h"
+#include "util.h"
 
 /* 2: discovery index (ty, path); 3: (pi, seq) without instances;
    4: (ty, path) without instances */
@@ -369,10 +370,7 @@ static int write_end(sq_store *q, int result)
  */
 static unsigned wc_slot(const char *ri)
 {
-	unsigned h = 2166136261u;
-	while (*ri)
-		h = (h ^ (unsigned char)*ri++) * 16777619u;
-	return h % WC_SLOTS;
+	return util_hash(ri) % WC_SLOTS;
 }
 
 static void wc_drop(wc_entry *e)
@@ -479,8 +477,7 @@ static int row_to_res(sq_store *q, sqlite3_stmt *stmt, res **out)
 	if (!a)
 		a = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
 	if (!a) {
-		log_error("store: corrupt body of %s: %s",
-		          (const char *)sqlite3_column_text(stmt, 2), jerr.text);
+		log_error("store: corrupt body of %s: %s", ri, jerr.text);
 		return STORE_ERROR;
 	}
 	r = res_new(sqlite3_column_int(stmt, 1),
@@ -1036,10 +1033,10 @@ static int op_read_end(store *s)
 	return tx_close(sq(s), S_COMMIT);
 }
 
-/* Nested units inside the open transaction: one request's changes can be
-   undone alone while the transaction it joined goes on. */
 /*
- * Units. A SAVEPOINT makes SQLite copy every page the unit changes into a
+ * Units: nested inside the open transaction, so that one request's
+ * changes can be undone alone while the transaction it joined goes on.
+ * A SAVEPOINT makes SQLite copy every page the unit changes into a
  * statement journal before changing it (8 pages, 32 KiB, for a create),
  * so that ROLLBACK TO can restore it. The first unit of a transaction
  * that has written nothing yet needs none of that: undoing it is undoing

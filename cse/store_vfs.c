@@ -191,17 +191,7 @@ static int x_file_control(sqlite3_file *pf, int op, void *arg)
 {
 	hfile *f = (hfile *)pf;
 	int rc = settle(f);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = rm(f)->xFileControl(f->real, op, arg);
-	/* the VFS names in PRAGMA vfs_list and friends: say who we are */
-	if (op == SQLITE_FCNTL_VFSNAME && rc == SQLITE_OK && arg) {
-		char **name = arg;
-		char *mine = sqlite3_mprintf("%s/%z", STORE_VFS_NAME, *name);
-		if (mine)
-			*name = mine;
-	}
-	return rc;
+	return rc != SQLITE_OK ? rc : rm(f)->xFileControl(f->real, op, arg);
 }
 
 static int x_sector_size(sqlite3_file *pf)

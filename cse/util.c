@@ -27,9 +27,14 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* "YYYYMMDDTHHMMSS,ffffff" (the basic format with microseconds), written
-   digit by digit: two snprintf() calls were a tenth of the work of
-   stamping a new resource. Years outside 0..9999 take the slow path. */
+unsigned util_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 static void put_digits(char *p, unsigned v, int n)
 {
 	while (n-- > 0) {
@@ -38,6 +43,9 @@ static void put_digits(char *p, unsigned v, int n)
 	}
 }
 
+/* "YYYYMMDDTHHMMSS,ffffff" (the basic format with microseconds), written
+   digit by digit: two snprintf() calls were a tenth of the work of
+   stamping a new resource. Years outside 0..9999 take the slow path. */
 static void fmt_stamp(const struct tm *tm, long micros, char out[24])
 {
 	int year = tm->tm_year + 1900;

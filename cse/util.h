@@ -34,6 +34,9 @@ void util_random_id(const char *prefix, unsigned digits, char *out, size_t outle
 #define UTIL_ORDERED_DIGITS 16
 void util_ordered_id(const char *prefix, char *out, size_t outlen);
 
+/* FNV-1a hash of a NUL-terminated string (for small hash tables). */
+unsigned util_hash(const char *s);
+
 /* True if s is a valid resource name / id token: unreserved chars only,
  * first char alphanumeric, length 1..max. */
 bool util_valid_name(const char *s, size_t max);

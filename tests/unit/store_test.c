@@ -738,7 +738,7 @@ static void test_read_back(void **state)
 	assert_int_equal(s->ops->commit(s), STORE_OK);
 	res_free(&r);
 
-	/* a new container is read back too; instances are not kept */
+	/* an instance (which the store does not keep) reads back as stored */
 	assert_int_equal(put(s, 4, "i1", "cnt", "cse-in/cnt/i1", "{\"con\":\"x\"}"), STORE_OK);
 	assert_int_equal(s->ops->get(s, "i1", &r), STORE_OK);
 	assert_string_equal(json_string_value(json_object_get(r->a, "con")), "x");
